@@ -1,0 +1,44 @@
+"""The ``gnngeno`` logger and progress-bar helper.
+
+Nothing here calls :func:`logging.basicConfig`; the logger gets one handler the first time the
+package is imported so that messages show up in notebooks, and its level follows
+``gnngeno.settings.verbosity``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+logger = logging.getLogger("gnngeno")
+if not logger.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("gnngeno: %(message)s"))
+    logger.addHandler(_handler)
+    logger.propagate = False
+logger.setLevel(logging.WARNING)
+
+
+def progress(iterable: Iterable[Any] | None = None, *, total: int | None = None, desc: str = "",
+             disable: bool | None = None, **kwargs: Any):
+    """Wrap ``iterable`` in a ``tqdm.auto`` progress bar that respects ``settings.progress``.
+
+    Parameters
+    ----------
+    iterable
+        What to iterate over (``None`` for a manually updated bar).
+    total
+        Number of steps, when the iterable has no length.
+    desc
+        Text in front of the bar.
+    disable
+        Force the bar on or off; by default ``not settings.progress``.
+    """
+    from tqdm.auto import tqdm
+
+    from ._settings import settings
+
+    if disable is None:
+        disable = not settings.progress
+    return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False, **kwargs)
