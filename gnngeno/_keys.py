@@ -13,6 +13,9 @@ IMPUTED_LAYER = "gnngeno_imputed"  # tl.impute output (log1p of counts normalise
 LABEL_KEY = "label"  # cell-type labels read from the dense h5 layout
 IS_TF_KEY = "is_tf"  # boolean .var column written by pp.mark_tfs
 
+# --- .uns --------------------------------------------------------------------------------------
+READER_SOURCE_KEY = "gnngeno_source"  # {"path", "format"} written by every gnngeno.io reader
+
 # --- .obsp (cell graphs) -----------------------------------------------------------------------
 CELL_GRAPH_KEY = "gnngeno_cell"  # .obsp["gnngeno_cell_connectivities"/"_distances"], .uns[key]
 

@@ -15,27 +15,25 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gnngeno`` console script.
 
     Errors become one line on stderr and exit code 1 (2 for usage errors); ``--debug`` anywhere
-    on the command line shows the traceback instead.
+    on the command line shows the traceback instead. With ``argv`` given (tests), the exit code
+    is returned instead of exiting.
     """
-    import click
-
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        result = app(args=args, prog_name="gnngeno", standalone_mode=False)
-        code = result if isinstance(result, int) else 0
-    except click.exceptions.Exit as e:
-        code = e.exit_code
-    except click.ClickException as e:
-        e.show()
-        code = e.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+        app(args=args, prog_name="gnngeno")  # standalone mode: exits via SystemExit
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except KeyboardInterrupt:
         print("gnngeno: interrupted", file=sys.stderr)
         code = 130
     except Exception as e:  # noqa: BLE001 - the CLI turns every error into one line
         if debug:
             raise
-        print(f"gnngeno: error: {type(e).__name__}: {e}", file=sys.stderr)
+        message = " ".join(str(e).split())
+        print(f"gnngeno: error: {message} ({type(e).__name__}; rerun with --debug for the "
+              "traceback)", file=sys.stderr)
         code = 1
     if argv is None:
         sys.exit(code)

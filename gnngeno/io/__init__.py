@@ -1,1 +1,39 @@
-"""gnngeno.io"""
+"""Readers: expression matrices, gene networks, TF lists and GRN benchmark folders.
+
+Every expression reader returns a cells x genes :class:`~anndata.AnnData` with unique gene
+names, raw counts kept in ``layers['counts']`` when the values are counts, and
+``uns['gnngeno_source']`` recording the file and format read.
+"""
+
+from ._expression import (
+    read_10x_h5,
+    read_10x_mtx,
+    read_dense_h5,
+    read_expression,
+    read_h5ad,
+    read_table,
+)
+from ._grn_benchmark import GRNBenchmark, read_grn_benchmark
+from ._network import read_beeline_network, read_network, read_tfs
+from ._sequence import read_deepbind, read_fasta, read_sequence_table, read_sequences, write_fasta
+from ._motifs import Motif, read_meme, write_meme
+
+# Sequences and motifs: add one import line above and the names below.
+__all__ = [
+    # expression
+    "read_10x_h5",
+    "read_10x_mtx",
+    "read_dense_h5",
+    "read_expression",
+    "read_h5ad",
+    "read_table",
+    # networks and benchmarks
+    "GRNBenchmark",
+    "read_beeline_network",
+    "read_grn_benchmark",
+    "read_network",
+    "read_tfs",
+    # sequences and motifs
+    "read_fasta", "write_fasta", "read_deepbind", "read_sequence_table", "read_sequences",
+    "Motif", "read_meme", "write_meme",
+]

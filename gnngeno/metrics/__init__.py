@@ -1,1 +1,7 @@
 """gnngeno.metrics"""
+
+from ._grn import (  # noqa: F401
+    auprc, auprc_ratio, auroc, candidate_pairs, density, early_precision, early_precision_ratio,
+    evaluate_grn, grn_metrics,
+)
+from ._imputation import clustering_agreement, imputation_metrics  # noqa: F401

@@ -3,3 +3,15 @@
 from ._base import BaseModel
 
 __all__ = ["BaseModel"]
+
+from ._grn_predictor import GRNPredictor  # noqa: E402
+
+__all__ += ["GRNPredictor"]
+
+from ._graph_imputer import GraphImputer  # noqa: E402
+
+__all__ += ["GraphImputer"]
+
+from ._sequence_model import SequenceModel  # noqa: E402
+
+__all__ += ["SequenceModel"]

@@ -1,1 +1,3 @@
 """gnngeno.pp"""
+
+from ._mask import HiddenEntries, log_normalize, mask_nonzero  # noqa: F401

@@ -1,0 +1,152 @@
+"""GRN baselines over TF x gene candidates.
+
+Every function returns a ``(n_tfs, n_genes)`` score matrix (rows follow ``tf_index``, columns
+the genes); :func:`grn_baseline` wraps them for an AnnData and returns a ranked edge table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import _keys as keys
+from .._logging import progress
+from .._settings import resolve_seed
+from .._validate import InputError, align_network, check_adata, check_choice, check_tfs
+from ..data._grn_graph import correlation, log_normalise_if_counts, standardise_genes
+
+GRN_BASELINES = ("pearson", "spearman", "degree", "tree")
+
+
+def correlation_scores(X, tf_index: Sequence[int], *, method: str = "pearson") -> np.ndarray:
+    """``|Pearson|`` or ``|Spearman|`` correlation of each TF with each gene.
+
+    Parameters
+    ----------
+    X
+        Cells x genes expression (counts are log-normalised first).
+    tf_index
+        Gene positions of the TFs.
+    method
+        ``"pearson"`` or ``"spearman"``.
+    """
+    check_choice(method, ("pearson", "spearman"), "method")
+    return np.abs(correlation(X, method=method, rows=np.asarray(tf_index)))
+
+
+def degree_scores(train_pos: np.ndarray, n_genes: int, tf_index: Sequence[int]) -> np.ndarray:
+    """Degree-only score ``(1 + TF out-degree) * (1 + target in-degree)`` in the training graph.
+
+    Knows nothing about expression; on transductive splits (TFs seen in training) it is a
+    strong baseline because TF out-degree is very informative.
+    """
+    pos = np.asarray(train_pos, dtype=np.int64).reshape(2, -1)
+    out_deg = np.bincount(pos[0], minlength=n_genes).astype(float)
+    in_deg = np.bincount(pos[1], minlength=n_genes).astype(float)
+    return np.outer(1.0 + out_deg[np.asarray(tf_index)], 1.0 + in_deg)
+
+
+def tree_scores(X, tf_index: Sequence[int], *, targets: Sequence[int] | None = None,
+                n_estimators: int = 30, max_features: str | float = "sqrt",
+                min_samples_leaf: int = 5, seed: int | None = None,
+                n_jobs: int | None = None) -> np.ndarray:
+    """GENIE3-style scores: per target gene, an extra-trees regression on the TFs' expression;
+    the importance of TF ``t`` for target ``g`` is the score of ``t -> g``.
+
+    As in GENIE3, each target's expression is standardised and a TF is not used to predict
+    itself. Importances are normalised to sum to 1 per target (scores comparable across
+    targets).
+
+    Parameters
+    ----------
+    X
+        Cells x genes expression (counts are log-normalised first).
+    tf_index
+        Gene positions of the TFs (the regressors).
+    targets
+        Gene positions to score (default all); other columns are 0.
+    n_estimators, max_features, min_samples_leaf
+        Of :class:`sklearn.ensemble.ExtraTreesRegressor`.
+    seed
+        Random seed (default ``settings.seed``).
+    n_jobs
+        Threads of the tree ensemble.
+    """
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    M = standardise_genes(log_normalise_if_counts(X)).astype(np.float32)
+    tf_index = np.asarray(tf_index, dtype=np.int64)
+    targets = np.arange(M.shape[1]) if targets is None else np.asarray(targets, dtype=np.int64)
+    seed = resolve_seed(seed)
+    out = np.zeros((len(tf_index), M.shape[1]))
+    for g in progress(targets, desc="tree baseline"):
+        use = tf_index != g
+        if use.sum() == 0 or M[:, g].std() == 0:
+            continue
+        model = ExtraTreesRegressor(n_estimators=n_estimators, max_features=max_features,
+                                    min_samples_leaf=min_samples_leaf, random_state=seed + int(g),
+                                    n_jobs=n_jobs)
+        model.fit(M[:, tf_index[use]], M[:, g])
+        out[use, g] = model.feature_importances_
+    return out
+
+
+def _edges(scores: np.ndarray, tfs: list[str], genes: list[str]) -> pd.DataFrame:
+    src = np.repeat(tfs, len(genes))
+    tgt = np.tile(genes, len(tfs))
+    df = pd.DataFrame({keys.SOURCE: src, keys.TARGET: tgt, keys.SCORE: scores.ravel()})
+    df = df[df[keys.SOURCE] != df[keys.TARGET]]
+    return df.sort_values(keys.SCORE, ascending=False, kind="stable").reset_index(drop=True)
+
+
+def grn_baseline(adata, method: str, *, tfs: Sequence[str] | None = None,
+                 prior: pd.DataFrame | None = None, layer: str | None = None,
+                 seed: int | None = None, **kwargs) -> pd.DataFrame:
+    """Score every TF -> gene candidate of an AnnData with a baseline.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes AnnData.
+    method
+        ``"pearson"``, ``"spearman"``, ``"degree"`` (needs ``prior``: the training graph) or
+        ``"tree"``.
+    tfs
+        TF names (default: ``adata.var["is_tf"]``).
+    prior
+        Known edges ``source, target`` (for ``"degree"``).
+    layer
+        Expression layer (``None``: ``adata.X``).
+    seed
+        For ``"tree"``.
+    **kwargs
+        Passed to :func:`tree_scores`.
+
+    Returns
+    -------
+    DataFrame ``source, target, score`` sorted by decreasing score.
+    """
+    check_choice(method, GRN_BASELINES, "method")
+    X = check_adata(adata, layer=layer, min_cells=3, min_genes=2)
+    genes = [str(g) for g in adata.var_names]
+    if tfs is None:
+        if keys.IS_TF_KEY not in adata.var:
+            raise InputError(f"pass tfs=... or mark TFs first (gnngeno.pp.mark_tfs) so that "
+                             f"adata.var[{keys.IS_TF_KEY!r}] exists.")
+        tfs = adata.var_names[adata.var[keys.IS_TF_KEY].astype(bool)].tolist()
+    tf_names = check_tfs(tfs, genes)
+    tf_index = pd.Index(genes).get_indexer(tf_names)
+    if method in ("pearson", "spearman"):
+        S = correlation_scores(X, tf_index, method=method)
+    elif method == "degree":
+        if prior is None:
+            raise InputError("method='degree' needs prior= (the known edges whose degrees are used).")
+        net = align_network(prior, genes, what="the prior network")
+        idx = pd.Index(genes)
+        pos = np.stack([idx.get_indexer(net[keys.SOURCE]), idx.get_indexer(net[keys.TARGET])])
+        S = degree_scores(pos, len(genes), tf_index)
+    else:
+        S = tree_scores(X, tf_index, seed=seed, **kwargs)
+    return _edges(S, tf_names, genes)

@@ -1,0 +1,98 @@
+"""Inputs of GRN link prediction: gene features from expression, training-graph degrees,
+co-expression neighbours and the message-passing graph (numpy/torch only, no AnnData)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+def log_normalise_if_counts(X) -> np.ndarray:
+    """Dense float64 cells x genes; whole-number counts get log1p(counts / total * 1e4)."""
+    M = X.toarray() if sp.issparse(X) else np.asarray(X)
+    M = M.astype(np.float64)
+    if M.size and np.allclose(M, np.round(M)) and M.min() >= 0:
+        tot = M.sum(axis=1, keepdims=True)
+        tot[tot == 0] = 1.0
+        M = np.log1p(M / tot * 1e4)
+    return M
+
+
+def standardise_genes(M: np.ndarray) -> np.ndarray:
+    """z-score every gene (column) over cells; constant genes become 0."""
+    Z = M - M.mean(axis=0, keepdims=True)
+    sd = Z.std(axis=0, keepdims=True)
+    sd[sd == 0] = 1.0
+    return Z / sd
+
+
+def expression_features(X, *, n_components: int | None = 64, seed: int = 0) -> np.ndarray:
+    """Gene features from a cells x genes matrix: standardised profiles, optionally PCA-reduced.
+
+    Parameters
+    ----------
+    X
+        Cells x genes expression (counts are log-normalised first).
+    n_components
+        Principal components kept (``None`` or >= cells: the full standardised profile).
+    seed
+        Seed of the randomized PCA.
+
+    Returns
+    -------
+    ``(n_genes, d)`` float32 array, each column scaled to unit variance.
+    """
+    Z = standardise_genes(log_normalise_if_counts(X)).T  # genes x cells
+    if n_components is not None and n_components < min(Z.shape):
+        from sklearn.decomposition import PCA
+
+        Z = PCA(n_components=n_components, random_state=seed).fit_transform(Z)
+    Z = Z - Z.mean(axis=0, keepdims=True)
+    sd = Z.std(axis=0, keepdims=True)
+    sd[sd == 0] = 1.0
+    return (Z / sd).astype(np.float32)
+
+
+def correlation(X, *, method: str = "pearson", rows: np.ndarray | None = None) -> np.ndarray:
+    """Gene-gene correlation (``rows`` x genes) of a cells x genes matrix."""
+    from scipy.stats import rankdata
+
+    M = log_normalise_if_counts(X)
+    if method == "spearman":
+        M = rankdata(M, axis=0)
+    Z = standardise_genes(M) / np.sqrt(M.shape[0])
+    rows = np.arange(Z.shape[1]) if rows is None else np.asarray(rows)
+    return (Z[:, rows].T @ Z).astype(np.float32)
+
+
+def coexpression_edges(corr: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """``(2, E)`` pairs ``rows[i] -> j`` for the ``k`` partners of largest ``|corr[i, j]|``."""
+    strength = np.abs(corr).copy()
+    strength[np.arange(len(rows)), rows] = -np.inf
+    k = min(k, strength.shape[1] - 1)
+    top = np.argpartition(-strength, k - 1, axis=1)[:, :k]
+    return np.stack([np.repeat(rows, k), top.ravel()]).astype(np.int64)
+
+
+def degree_features(train_pos: np.ndarray, n_genes: int) -> np.ndarray:
+    """``(n_genes, 2)`` log1p out-degree and in-degree in the training graph."""
+    out_deg = np.bincount(train_pos[0], minlength=n_genes)
+    in_deg = np.bincount(train_pos[1], minlength=n_genes)
+    return np.log1p(np.stack([out_deg, in_deg], axis=1)).astype(np.float32)
+
+
+def message_graph(n_genes: int, *edge_sets: np.ndarray) -> torch.Tensor:
+    """Undirected, de-duplicated ``(2, E)`` edge_index from one or more directed pair arrays."""
+    parts = [np.asarray(e, dtype=np.int64).reshape(2, -1) for e in edge_sets if e is not None]
+    if not parts:
+        return torch.zeros((2, 0), dtype=torch.long)
+    e = np.concatenate(parts, axis=1)
+    e = np.concatenate([e, e[::-1]], axis=1)
+    e = e[:, e[0] != e[1]]
+    keys = np.unique(e[0] * n_genes + e[1])
+    return torch.as_tensor(np.stack([keys // n_genes, keys % n_genes]), dtype=torch.long)
+
+
+__all__ = ["coexpression_edges", "correlation", "degree_features", "expression_features",
+           "log_normalise_if_counts", "message_graph", "standardise_genes"]

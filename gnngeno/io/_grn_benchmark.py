@@ -1,0 +1,313 @@
+"""Reader for BEELINE / GENELink GRN-inference benchmark folders."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .. import _keys as keys
+from .._logging import logger
+from .._validate import InputError, InputWarning
+from ._network import _find_column, read_beeline_network, read_tfs
+from ._utils import (
+    MissingInputError,
+    PathLike,
+    as_path,
+    drop_index_columns,
+    find_file,
+    finish_adata,
+    read_csv,
+)
+
+_EXPRESSION_STEMS = ("BL--ExpressionData", "ExpressionData")
+_NETWORK_STEMS = ("BL--network", "refNetwork")
+_SPLIT_STEMS = {"train": "Train_set", "validation": "Validation_set", "test": "Test_set"}
+#: Split sub-folders tried by ``split="auto"``, in order.
+AUTO_SPLITS = ("splits_bridge_sample1", "splits_genelink_demo")
+LABEL = "label"
+
+
+@dataclass
+class GRNBenchmark:
+    """A GRN-inference benchmark: expression, ground-truth network, TFs and train/test pairs.
+
+    Attributes
+    ----------
+    adata
+        Cells x genes AnnData; ``X`` float32 as stored (BEELINE's log-transformed values),
+        ``var['is_tf']`` marks the TFs, ``uns['gnngeno_source']`` records the file read.
+    network
+        Every ground-truth edge: columns ``source``, ``target`` (gene symbols), ``weight``
+        (1.0, or +1/-1 from a BEELINE ``Type`` column).
+    tfs
+        Transcription factors present in the expression matrix, in matrix (``var_names``) order.
+    splits
+        ``{"train", "validation", "test"}`` -> DataFrame with columns ``source``, ``target``
+        (gene symbols) and ``label`` (int, 1 = ground-truth edge, 0 = negative pair); ``{}``
+        when the folder holds no split.
+    name
+        Short name such as ``"mESC/Specific"``.
+    path
+        The folder that was read.
+    """
+
+    adata: AnnData
+    network: pd.DataFrame
+    tfs: list[str]
+    splits: dict[str, pd.DataFrame] = field(default_factory=dict)
+    name: str = ""
+    path: Path | None = None
+
+    def __repr__(self) -> str:
+        sp = ", ".join(f"{k}: {len(v)} pairs ({int(v[LABEL].sum())} pos)"
+                       for k, v in self.splits.items()) or "none"
+        return (f"GRNBenchmark({self.name!r}: {self.adata.n_obs} cells x {self.adata.n_vars} "
+                f"genes, {len(self.tfs)} TFs, {len(self.network)} edges; splits: {sp})")
+
+
+def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto") -> GRNBenchmark:
+    """Read a BEELINE / GENELink benchmark folder.
+
+    The folder holds (each file ``.csv`` or ``.csv.gz``):
+
+    * ``BL--ExpressionData`` (or BEELINE's ``ExpressionData``): genes x cells expression, row
+      labels = gene symbols; read and transposed to cells x genes;
+    * ``BL--network`` (or BEELINE's ``refNetwork``): ground-truth edges, columns ``Gene1``,
+      ``Gene2`` [, ``Type``];
+    * ``TF`` (optional): column ``TF``; without it the network's regulators are the TFs;
+    * ``Target`` (needed by splits given as row indices): columns ``Gene``, ``index`` mapping
+      the row indices used by the split files of **this** folder to gene symbols;
+    * split files ``Train_set``, ``Validation_set``, ``Test_set`` (columns ``TF``, ``Target``,
+      ``Label``) in a sub-folder (``splits_bridge_sample1/``, ``splits_genelink_demo/``) or in
+      the folder itself (GENELink layout).
+
+    Parameters
+    ----------
+    folder
+        The benchmark folder, e.g. ``.../beeline_scrna/mESC/TFs500/Specific``.
+    split
+        ``"auto"``: ``splits_bridge_sample1/`` if present, else ``splits_genelink_demo/``, else
+        split files in the folder itself, else the one sub-folder holding split files (an
+        error when there are several), else no split. A name: that sub-folder (the
+        ``splits_`` prefix may be left out; ``"."`` means the folder itself). ``None``: read no
+        split.
+
+    Returns
+    -------
+    :class:`GRNBenchmark` with ``adata``, ``network``, ``tfs``, ``splits``, ``name``, ``path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        (also an :class:`~gnngeno.InputError`) when the folder, its expression file or its
+        network file is missing, e.g. for the ``Lofgof`` folder, which ships labels only.
+    InputError
+        When ``split`` names no split of the folder, or split indices cannot be mapped.
+
+    Warns
+    -----
+    InputWarning
+        When split pairs labelled 1 are not network edges (or pairs labelled 0 are), which
+        means the row indices were mapped through the wrong ``Target`` file.
+
+    Examples
+    --------
+    >>> bench = gnngeno.io.read_grn_benchmark("data/grn/beeline_scrna/mESC/TFs500/Specific")
+    >>> bench.adata, bench.splits["train"].head()  # doctest: +SKIP
+    """
+    root = as_path(folder, what="GRN benchmark folder", kind="dir")
+    expr_path = find_file(root, _EXPRESSION_STEMS)
+    net_path = find_file(root, _NETWORK_STEMS)
+    if expr_path is None:
+        lofgof = " (the Lofgof benchmark ships labels only)" if "lofgof" in root.name.lower() else ""
+        raise MissingInputError(
+            f"no expression file in {root}{lofgof}: expected BL--ExpressionData.csv(.gz) or "
+            f"ExpressionData.csv(.gz) (files present: {sorted(p.name for p in root.iterdir())}). "
+            "Read the network alone with gnngeno.io.read_network(folder / 'BL--network.csv.gz') "
+            "and pair it with an expression matrix of the same cell type (e.g. "
+            "read_grn_benchmark('.../mESC/TFs500/Specific').adata), matching genes by symbol."
+        )
+    if net_path is None:
+        raise MissingInputError(
+            f"no ground-truth network in {root}: expected BL--network.csv(.gz) or "
+            "refNetwork.csv(.gz) with columns Gene1, Gene2. Add it, or read the expression "
+            f"alone with gnngeno.io.read_table({str(expr_path)!r}, orientation='genes_x_cells')."
+        )
+
+    adata = _read_beeline_expression(expr_path)
+    genes = adata.var_names
+    network = read_beeline_network(net_path)
+    absent = pd.unique(pd.concat([network[keys.SOURCE], network[keys.TARGET]]))
+    absent = absent[~pd.Index(absent).isin(genes)]
+    if len(absent):
+        warnings.warn(f"{len(absent)} genes of the network {net_path.name} are not in the "
+                      f"expression matrix (e.g. {list(absent[:5])}); their edges are kept in "
+                      ".network.", InputWarning, stacklevel=2)
+
+    tf_path = find_file(root, ("TF", "TFs"))
+    tf_names = read_tfs(tf_path) if tf_path is not None else list(
+        pd.unique(network[keys.SOURCE]))
+    tf_set = set(tf_names)
+    tfs = [g for g in genes if g in tf_set]
+    if tf_path is None:
+        logger.info("no TF.csv in %s: the %d network regulators in the matrix are the TFs.",
+                    root, len(tfs))
+    elif len(tfs) < len(tf_set):
+        warnings.warn(f"{len(tf_set) - len(tfs)} of the {len(tf_set)} TFs of {tf_path.name} are "
+                      "not in the expression matrix and are left out of .tfs.", InputWarning,
+                      stacklevel=2)
+    adata.var[keys.IS_TF_KEY] = genes.isin(tfs)
+
+    split_dir = _resolve_split(root, split)
+    splits = _read_splits(split_dir, root, genes, network) if split_dir is not None else {}
+    return GRNBenchmark(adata=adata, network=network, tfs=tfs, splits=splits,
+                        name=_benchmark_name(root), path=root)
+
+
+def _read_beeline_expression(path: Path) -> AnnData:
+    df = read_csv(path, what="expression file", sep=",", index_col=0)
+    non_numeric = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if non_numeric:
+        raise InputError(f"the expression file {path} has non-numeric column(s) "
+                         f"{non_numeric[:5]}; expected genes x cells numbers with gene symbols "
+                         "in the first column.")
+    adata = AnnData(
+        X=np.ascontiguousarray(df.to_numpy(dtype=np.float32).T),
+        obs=pd.DataFrame(index=pd.Index(df.columns.astype(str), name=None)),
+        var=pd.DataFrame(index=pd.Index(df.index.astype(str), name=None)),
+    )
+    return finish_adata(adata, path, "beeline")
+
+
+def _split_files(d: Path) -> dict[str, Path | None]:
+    return {k: find_file(d, (stem,)) for k, stem in _SPLIT_STEMS.items()}
+
+
+def _resolve_split(root: Path, split: str | None) -> Path | None:
+    if split is None:
+        return None
+    candidates = [d for d in sorted(root.iterdir()) if d.is_dir() and any(
+        _split_files(d).values())]
+    here = any(_split_files(root).values())
+    available = [d.name for d in candidates] + (["."] if here else [])
+    if split == "auto":
+        for name in AUTO_SPLITS:
+            if (root / name).is_dir() and any(_split_files(root / name).values()):
+                return root / name
+        if here:
+            return root
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise InputError(f"{root} holds several splits {available}; pass split=... naming "
+                             "one of them (or None for no split).")
+        return None
+    if split in (".", ""):
+        chosen = root if here else None
+    else:
+        chosen = next((root / n for n in (split, f"splits_{split}") if (root / n).is_dir()), None)
+    if chosen is None:
+        raise InputError(f"split={split!r} is not a split of {root}; available: "
+                         f"{available or 'none'}. Pass one of them, 'auto', or None.")
+    return chosen
+
+
+def _target_map(root: Path, genes: pd.Index) -> np.ndarray:
+    """Array ``row index -> gene symbol`` from the folder's Target file (else matrix order)."""
+    tpath = find_file(root, ("Target",))
+    if tpath is None:
+        warnings.warn(f"no Target.csv in {root}: split row indices are mapped to genes in the "
+                      "order of the expression matrix rows.", InputWarning, stacklevel=3)
+        return np.asarray(genes, dtype=object)
+    t = drop_index_columns(read_csv(tpath, what="Target file"))
+    gcol, icol = _find_column(t.columns, "gene"), _find_column(t.columns, "index")
+    if gcol is None:
+        raise InputError(f"{tpath} lacks the Gene column (columns: {list(t.columns)}); it "
+                         "should map row indices (column index) to gene symbols (column Gene).")
+    idx = (t[icol].to_numpy(dtype=np.int64) if icol is not None
+           else np.arange(len(t), dtype=np.int64))
+    if len(idx) and (idx.min() < 0 or pd.Index(idx).has_duplicates):
+        raise InputError(f"the index column of {tpath} has negative or repeated values; it "
+                         "must give each gene one row index.")
+    table = np.full(int(idx.max()) + 1 if len(idx) else 0, None, dtype=object)
+    table[idx] = t[gcol].astype(str).to_numpy()
+    return table
+
+
+def _read_splits(split_dir: Path, root: Path, genes: pd.Index,
+                 network: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    files = _split_files(split_dir)
+    missing = [f"{_SPLIT_STEMS[k]}.csv(.gz)" for k, v in files.items() if v is None]
+    if missing:
+        raise MissingInputError(f"the split folder {split_dir} lacks {missing}. Add them, or "
+                                "pass split=None to read the benchmark without a split.")
+    table = None
+    edges = pd.MultiIndex.from_arrays([network[keys.SOURCE], network[keys.TARGET]])
+    out: dict[str, pd.DataFrame] = {}
+    for key, path in files.items():
+        df = drop_index_columns(read_csv(path, what=f"{key} split file"))
+        cols = {r: _find_column(df.columns, r) for r in ("tf", "target", "label")}
+        if cols["tf"] is None:
+            cols["tf"] = _find_column(df.columns, "source")
+        if any(c is None for c in cols.values()):
+            raise InputError(f"the split file {path} needs columns TF, Target, Label (columns: "
+                             f"{list(df.columns)}).")
+        src, tgt = df[cols["tf"]], df[cols["target"]]
+        if pd.api.types.is_integer_dtype(src) and pd.api.types.is_integer_dtype(tgt):
+            if table is None:
+                table = _target_map(root, genes)
+            src, tgt = _map_indices(src, table, path), _map_indices(tgt, table, path)
+        else:
+            src, tgt = src.astype(str).to_numpy(), tgt.astype(str).to_numpy()
+        unknown = ~(pd.Index(src).isin(genes) & pd.Index(tgt).isin(genes))
+        if unknown.any():
+            raise InputError(f"{int(unknown.sum())} pairs of {path} name genes absent from the "
+                             f"expression matrix (e.g. {src[unknown][:3].tolist()} -> "
+                             f"{tgt[unknown][:3].tolist()}): the split does not belong to this "
+                             "folder's expression file.")
+        label = pd.to_numeric(df[cols["label"]], errors="coerce")
+        if label.isna().any() or not label.isin([0, 1]).all():
+            raise InputError(f"the Label column of {path} must hold 0/1 only.")
+        frame = pd.DataFrame({keys.SOURCE: src, keys.TARGET: tgt,
+                              LABEL: label.to_numpy(dtype=np.int64)})
+        _check_against_network(frame, edges, path)
+        out[key] = frame
+    return out
+
+
+def _map_indices(col: pd.Series, table: np.ndarray, path: Path) -> np.ndarray:
+    idx = col.to_numpy(dtype=np.int64)
+    bad = (idx < 0) | (idx >= len(table))
+    if not bad.any():
+        names = table[idx]
+        bad = pd.isna(names)
+    if bad.any():
+        raise InputError(f"{int(bad.sum())} row indices of {path} (e.g. {idx[bad][:3].tolist()}) "
+                         "are not in the folder's Target.csv: the split does not belong to this "
+                         "folder.")
+    return table[idx].astype(str)
+
+
+def _check_against_network(frame: pd.DataFrame, edges: pd.MultiIndex, path: Path) -> None:
+    in_net = pd.MultiIndex.from_arrays([frame[keys.SOURCE], frame[keys.TARGET]]).isin(edges)
+    pos = frame[LABEL].to_numpy() == 1
+    n_pos_out = int((pos & ~in_net).sum())
+    n_neg_in = int((~pos & in_net).sum())
+    if n_pos_out or n_neg_in:
+        warnings.warn(f"{path.name}: {n_pos_out} of {int(pos.sum())} pairs labelled 1 are not "
+                      f"edges of the network and {n_neg_in} pairs labelled 0 are. The row "
+                      "indices may have been mapped through another folder's Target.csv.",
+                      InputWarning, stacklevel=4)
+
+
+def _benchmark_name(root: Path) -> str:
+    parent = root.parent
+    if re.fullmatch(r"(?i)tfs?[+_-]?\d+", parent.name) and parent.parent.name:
+        return f"{parent.parent.name}/{root.name}"
+    return f"{parent.name}/{root.name}" if parent.name else root.name

@@ -1,0 +1,488 @@
+"""Embedder: low-dimensional embeddings of cells (or genes) from autoencoders and graph
+autoencoders."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .. import _keys as keys
+from .._logging import logger
+from .._settings import resolve_seed, seed_everything, settings
+from .._validate import (
+    InputError, InputWarning, check_adata, check_choice, check_counts, is_integer_valued,
+)
+from ..nn._autoencoders import TARGET_SUM, Autoencoder, VariationalAutoencoder
+from ..nn._graph_autoencoders import CONVS, GraphAutoencoder
+from ..nn._likelihoods import LIKELIHOODS
+from ..nn._utils import weight_penalty
+from ..train import fit
+from ._base import BaseModel
+
+KINDS = ("vae", "ae", "gae", "vgae")
+GRAPHS = ("cell", "gene")
+
+
+def _dense32(X) -> np.ndarray:
+    return (X.toarray() if sp.issparse(X) else np.asarray(X)).astype(np.float32, copy=False)
+
+
+def _log_normalised(counts: np.ndarray) -> np.ndarray:
+    lib = counts.sum(1, keepdims=True)
+    lib[lib == 0] = 1.0
+    return np.log1p(counts * (TARGET_SUM / lib)).astype(np.float32)
+
+
+def default_max_epochs(n_obs: int, kind: str) -> int:
+    """Default epochs: scVI's rule ``min(400, 400 * 20000 / n_cells)`` (at least 20) for the
+    autoencoders, 300 full-graph steps for the graph autoencoders."""
+    if kind in ("gae", "vgae"):
+        return 300
+    return int(max(20, min(400, round(400 * 20_000 / max(n_obs, 1)))))
+
+
+class Embedder(BaseModel):
+    """Low-dimensional embeddings of cells (or genes) learned by autoencoders.
+
+    ``kind`` chooses the model:
+
+    - ``"vae"`` (default): variational autoencoder with a bottleneck (scVI-like), negative
+      binomial likelihood on raw counts with size factors; trained on mini-batches of cells.
+    - ``"ae"``: the same without the variational part (a plain bottleneck autoencoder).
+    - ``"gae"`` / ``"vgae"``: (variational) graph autoencoder (PyG ``GAE``/``VGAE``) with a GCN
+      or GAT encoder on the cell kNN graph (``graph="cell"``, default) or on the gene
+      co-expression graph (``graph="gene"``). On the cell graph it reconstructs both the edges
+      and each cell's counts (``feature_likelihood``), which keeps the expression signal.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes AnnData. Its gene order is stored; :meth:`get_latent` and :meth:`load`
+        refuse other genes.
+    kind
+        ``"vae"``, ``"ae"``, ``"gae"`` or ``"vgae"``.
+    layer
+        Layer holding the expression (``None``: ``adata.X``). Count likelihoods need raw counts.
+    likelihood
+        For ``"vae"``/``"ae"``: ``"nb"``, ``"zinb"``, ``"gaussian"`` or ``"auto"`` (``"nb"``
+        on whole-number counts, ``"gaussian"`` otherwise). The Gaussian one models
+        log-normalised values: counts are library-normalised to 1e4 and ``log1p``-ed first,
+        other values are used as given.
+    graph
+        ``"cell"`` or ``"gene"`` for the graph kinds (ignored by ``"vae"``/``"ae"``).
+    n_latent
+        Size of the bottleneck (the embedding).
+    n_hidden, n_layers
+        Width and number of hidden layers (graph kinds: one hidden graph layer).
+    activation
+        Hidden activation (``"relu"``, ``"elu"``, ``"leaky_relu"``, ...).
+    dropout
+        Dropout on the encoder's hidden layers.
+    batch_norm
+        Batch normalisation in the autoencoders' hidden layers.
+    conv, heads
+        Graph layer (``"gcn"`` or ``"gat"``) and GAT heads, for the graph kinds.
+    feature_likelihood
+        Graph kinds: node-feature term, ``None`` (edges only, the classic GAE), ``"nb"``,
+        ``"zinb"``, ``"gaussian"`` or ``"auto"`` (cell graph: ``"nb"`` on counts, else
+        ``"gaussian"``; gene graph: ``None``).
+    feature_weight
+        Weight of the node-feature term against the edge term.
+    n_neighbors, n_pcs
+        Cell graph: neighbours and principal components (:func:`gnngeno.gr.cell_graph`). Gene
+        graph: ``n_neighbors`` partners per gene (:func:`gnngeno.gr.gene_graph`).
+    graph_key
+        Use a graph already in ``adata`` (``.obsp[f"{graph_key}_connectivities"]`` or
+        ``.obsp[graph_key]`` for cells, ``.varp[graph_key]`` for genes) instead of building one.
+    l1, l2
+        Lasso / ridge (both: elastic net) penalty on the weight matrices.
+    seed
+        Random seed (default ``settings.seed``): weights, splits, mini-batches, sampling.
+    device
+        ``"cpu"``, ``"cuda"``, ... (default ``settings.device``).
+
+    Examples
+    --------
+    >>> import gnngeno as gg
+    >>> adata, _ = gg.datasets.simulate(n_cells=200, n_genes=50, n_tfs=5, seed=0)
+    >>> model = gg.models.Embedder(adata, kind="vae", n_latent=5)
+    >>> _ = model.train(max_epochs=2)
+    >>> model.get_latent().shape
+    (200, 5)
+    """
+
+    def __init__(self, adata, kind: str = "vae", *, layer: str | None = None,
+                 likelihood: str = "auto", graph: str = "cell", n_latent: int = 10,
+                 n_hidden: int = 128, n_layers: int = 1, activation: str = "relu",
+                 dropout: float = 0.1, batch_norm: bool = True, conv: str = "gcn",
+                 heads: int = 4, feature_likelihood: str | None = "auto",
+                 feature_weight: float = 1.0, n_neighbors: int = 15, n_pcs: int = 50,
+                 graph_key: str | None = None, l1: float = 0.0, l2: float = 0.0,
+                 seed: int | None = None, device: str | None = None) -> None:
+        check_choice(kind, KINDS, "kind")
+        check_choice(graph, GRAPHS, "graph")
+        check_choice(conv, CONVS, "conv")
+        if likelihood != "auto":
+            check_choice(likelihood, LIKELIHOODS, "likelihood")
+        if feature_likelihood not in (None, "auto"):
+            check_choice(feature_likelihood, LIKELIHOODS, "feature_likelihood")
+        if l1 < 0 or l2 < 0:
+            raise InputError(f"l1 and l2 must be >= 0, got l1={l1}, l2={l2}.")
+        X = check_adata(adata, layer=layer, min_cells=3, min_genes=2)
+        super().__init__(adata)
+        self.seed = resolve_seed(seed)
+        self.kind, self.layer, self.graph = kind, layer, graph
+        self.is_graph = kind in ("gae", "vgae")
+        self.device = settings.torch_device(device)
+        self._init_params = dict(
+            kind=kind, layer=layer, likelihood=likelihood, graph=graph, n_latent=n_latent,
+            n_hidden=n_hidden, n_layers=n_layers, activation=activation, dropout=dropout,
+            batch_norm=batch_norm, conv=conv, heads=heads, feature_likelihood=feature_likelihood,
+            feature_weight=feature_weight, n_neighbors=n_neighbors, n_pcs=n_pcs,
+            graph_key=graph_key, l1=l1, l2=l2, seed=seed,
+            device=None if device is None else str(device))
+        self.l1, self.l2 = float(l1), float(l2)
+        self.is_counts = is_integer_valued(X)
+        if likelihood == "auto":
+            likelihood = "nb" if self.is_counts else "gaussian"
+        self.likelihood = likelihood if not self.is_graph else None
+        if self.is_graph:
+            if feature_likelihood == "auto":
+                feature_likelihood = (None if graph == "gene"
+                                      else "nb" if self.is_counts else "gaussian")
+            if graph == "gene" and feature_likelihood in ("nb", "zinb"):
+                raise InputError("gene-graph node features are log-normalised profiles; use "
+                                 "feature_likelihood='gaussian' or None.")
+            self.feature_likelihood = feature_likelihood
+        else:
+            self.feature_likelihood = None
+        needs_counts = (self.likelihood in ("nb", "zinb")
+                        or self.feature_likelihood in ("nb", "zinb"))
+        if needs_counts:
+            what = f"adata.layers[{layer!r}]" if layer else "adata.X"
+            check_counts(X, what)
+
+        seed_everything(self.seed)
+        self._prepare(adata)
+        if not self.is_graph:
+            cls = VariationalAutoencoder if kind == "vae" else Autoencoder
+            self.module = cls(adata.n_vars, n_latent=n_latent, n_hidden=n_hidden,
+                              n_layers=n_layers, likelihood=self.likelihood,
+                              activation=activation, dropout=dropout, batch_norm=batch_norm)
+        else:
+            n_in = self._x.shape[1]
+            self.module = GraphAutoencoder(
+                n_in, n_latent=n_latent, n_hidden=n_hidden, conv=conv,
+                variational=kind == "vgae", activation=activation, dropout=dropout,
+                heads=heads, feature_likelihood=self.feature_likelihood,
+                n_features_out=self._target.shape[1] if self._target is not None else None,
+                feature_weight=feature_weight)
+        self.module.to(self.device)
+
+    # ------------------------------------------------------------------ data
+    def _tensors(self, adata) -> dict[str, Any]:
+        """Dense tensors the module reads, from ``adata`` (genes already checked)."""
+        X = _dense32(adata.layers[self.layer] if self.layer else adata.X)
+        out: dict[str, Any] = {}
+        if not self.is_graph:
+            if self.likelihood == "gaussian" and self.is_counts:
+                X = _log_normalised(X)
+            out["x"] = torch.from_numpy(X)
+            out["size_factor"] = torch.from_numpy(X.sum(1)) if self.likelihood != "gaussian" else None
+            return out
+        lognorm = _log_normalised(X) if self.is_counts else X
+        if self.graph == "cell":
+            out["x"] = torch.from_numpy(lognorm)
+            if self.feature_likelihood in ("nb", "zinb"):
+                out["target"] = torch.from_numpy(X)
+                out["size_factor"] = torch.from_numpy(X.sum(1))
+            elif self.feature_likelihood == "gaussian":
+                out["target"] = out["x"]
+        else:  # genes are nodes: each gene's standardised profile over cells
+            prof = lognorm.T.copy()
+            prof -= prof.mean(1, keepdims=True)
+            prof /= prof.std(1, keepdims=True) + 1e-6
+            out["x"] = torch.from_numpy(prof)
+            if self.feature_likelihood == "gaussian":
+                out["target"] = out["x"]
+        out["edge_index"], out["edge_weight"] = self._graph_edges(adata)
+        return out
+
+    def _graph_edges(self, adata) -> tuple[torch.Tensor, torch.Tensor]:
+        import anndata as ad
+
+        from .. import gr
+
+        p = self._init_params
+        key = p["graph_key"]
+        A = None
+        if self.graph == "cell":
+            if key is not None:
+                for k in (keys.connectivities_key(key), key):
+                    if k in adata.obsp:
+                        A = adata.obsp[k]
+                        break
+                if A is None:
+                    raise InputError(f"graph_key={key!r}: neither .obsp[{keys.connectivities_key(key)!r}] "
+                                     f"nor .obsp[{key!r}] exists (present: {list(adata.obsp)}). "
+                                     "Build it with gnngeno.gr.cell_graph or pass graph_key=None.")
+            else:
+                tmp = ad.AnnData(X=adata.layers[self.layer] if self.layer else adata.X)
+                tmp.obs_names, tmp.var_names = adata.obs_names, adata.var_names
+                gr.cell_graph(tmp, n_neighbors=p["n_neighbors"], n_pcs=p["n_pcs"],
+                              seed=self.seed, transformer="sklearn" if adata.n_obs <= 5000 else None)
+                A = tmp.obsp[keys.connectivities_key(keys.CELL_GRAPH_KEY)]
+        else:
+            if key is not None:
+                if key not in adata.varp:
+                    raise InputError(f"graph_key={key!r} is not in .varp (present: "
+                                     f"{list(adata.varp)}). Build it with gnngeno.gr.gene_graph "
+                                     "or pass graph_key=None.")
+                A = adata.varp[key]
+            else:
+                tmp = ad.AnnData(X=adata.layers[self.layer] if self.layer else adata.X)
+                tmp.obs_names, tmp.var_names = adata.obs_names, adata.var_names
+                gr.gene_graph(tmp, k=p["n_neighbors"])
+                A = tmp.varp[keys.GENE_GRAPH_KEY]
+        A = sp.coo_matrix(A)
+        A = sp.coo_matrix(abs(A) + abs(A).T)  # symmetric, non-negative weights
+        A.setdiag(0)
+        A.eliminate_zeros()
+        A = A.tocoo()
+        if A.nnz == 0:
+            raise InputError(f"the {self.graph} graph has no edges; build a denser graph "
+                             "(more neighbours).")
+        ei = torch.as_tensor(np.vstack([A.row, A.col]), dtype=torch.long)
+        w = torch.as_tensor(A.data, dtype=torch.float32)
+        w = w / w.max()
+        return ei, w
+
+    def _prepare(self, adata) -> None:
+        t = self._tensors(adata)
+        self._x = t["x"]
+        self._target = t.get("target")
+        self._size_factor = t.get("size_factor")
+        self._edge_index = t.get("edge_index")
+        self._edge_weight = t.get("edge_weight")
+
+    @property
+    def n_obs_(self) -> int:
+        return int(self._x.shape[0])
+
+    # ------------------------------------------------------------------ training
+    def train(self, max_epochs: int | None = None, *, lr: float | None = None,
+              batch_size: int = 128, weight_decay: float = 0.0,
+              validation_fraction: float = 0.1, early_stopping: bool = True,
+              patience: int = 30, kl_warmup: int | None = None,
+              checkpoint_path: str | None = None, resume: bool = False):
+        """Train the model.
+
+        Parameters
+        ----------
+        max_epochs
+            Epochs (default :func:`default_max_epochs`: scVI's rule for the autoencoders,
+            300 for the graph kinds, where an epoch is one full-graph step).
+        lr
+            Adam learning rate (default 1e-3 for the autoencoders, 1e-2 for the graph kinds).
+        batch_size
+            Cells per mini-batch (autoencoders; graph kinds train on the full graph).
+        weight_decay
+            Adam weight decay (in addition to ``l1``/``l2`` of the constructor).
+        validation_fraction
+            Fraction of cells (autoencoders) or of nodes and edges (graph kinds) held out to
+            monitor the validation loss; 0 trains on everything for ``max_epochs``.
+        early_stopping
+            Stop when the validation loss has not improved for ``patience`` epochs and restore
+            the best parameters.
+        patience
+            Epochs without improvement before stopping.
+        kl_warmup
+            Epochs over which the KL weight of ``"vae"``/``"vgae"`` rises linearly from 0 to 1
+            (default: a quarter of ``max_epochs``). The validation loss always uses weight 1.
+        checkpoint_path, resume
+            Resumable checkpoint file (see :func:`gnngeno.train.fit`).
+
+        Returns
+        -------
+        self (the history is in :attr:`history`).
+        """
+        n = self.n_obs_
+        max_epochs = int(max_epochs or default_max_epochs(n, self.kind))
+        if not 0.0 <= validation_fraction < 1.0:
+            raise InputError(f"validation_fraction must be in [0, 1), got {validation_fraction}.")
+        if batch_size < 2:
+            raise InputError(f"batch_size must be >= 2, got {batch_size}.")
+        lr = float(lr if lr is not None else (1e-2 if self.is_graph else 1e-3))
+        kl_warmup = max(1, max_epochs // 4) if kl_warmup is None else int(kl_warmup)
+        seed_everything(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        dev = self.device
+        module = self.module
+        opt = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+
+        def kl_weight(epoch: int) -> float:
+            return 1.0 if kl_warmup <= 0 else min(1.0, (epoch + 1) / kl_warmup)
+
+        def penalty() -> torch.Tensor:
+            return weight_penalty(module.parameters(), l1=self.l1, l2=self.l2).to(dev)
+
+        n_val = int(round(validation_fraction * n))
+        perm = torch.randperm(n, generator=gen)
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+        if len(train_idx) < 2:
+            raise InputError("too few cells left for training; lower validation_fraction.")
+
+        if not self.is_graph:
+            x, sf = self._x, self._size_factor
+
+            def batch(idx):
+                return (x[idx].to(dev), None if sf is None else sf[idx].to(dev))
+
+            def train_epoch(epoch: int) -> dict[str, float]:
+                module.train()
+                order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+                tot, recon, count = 0.0, 0.0, 0
+                for start in range(0, len(order), batch_size):
+                    idx = order[start:start + batch_size]
+                    if len(idx) < 2:  # batch norm needs two cells
+                        continue
+                    xb, sb = batch(idx)
+                    out = module.loss(xb, sb, kl_weight=kl_weight(epoch))
+                    loss = out["loss"] + penalty()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    tot += float(out["loss"]) * len(idx)
+                    recon += float(out["reconstruction"]) * len(idx)
+                    count += len(idx)
+                return {"loss": tot / count, "reconstruction": recon / count}
+
+            def validate() -> dict[str, float]:
+                tot, count = 0.0, 0
+                for start in range(0, len(val_idx), 1024):
+                    idx = val_idx[start:start + 1024]
+                    xb, sb = batch(idx)
+                    tot += float(module.loss(xb, sb, kl_weight=1.0)["loss"]) * len(idx)
+                    count += len(idx)
+                return {"val_loss": tot / count}
+        else:
+            x = self._x.to(dev)
+            tgt = None if self._target is None else self._target.to(dev)
+            sf = None if self._size_factor is None else self._size_factor.to(dev)
+            ei, ew = self._edge_index, self._edge_weight
+            # hold out undirected edges for validation: split pairs (i < j), keep both directions
+            upper = ei[0] < ei[1]
+            pairs, wts = ei[:, upper], ew[upper]
+            n_val_e = int(round(validation_fraction * pairs.shape[1]))
+            eperm = torch.randperm(pairs.shape[1], generator=gen)
+            val_pairs = pairs[:, eperm[:n_val_e]]
+            tr_pairs, tr_w = pairs[:, eperm[n_val_e:]], wts[eperm[n_val_e:]]
+            tr_ei = torch.cat([tr_pairs, tr_pairs.flip(0)], 1).to(dev)
+            tr_ew = torch.cat([tr_w, tr_w]).to(dev)
+            val_ei = val_pairs.to(dev)
+            tr_nodes, val_nodes = train_idx.to(dev), val_idx.to(dev)
+            use_w = self._init_params["conv"] == "gcn"
+
+            def train_epoch(epoch: int) -> dict[str, float]:
+                module.train()
+                out = module.loss(x, tr_ei, tr_ei, edge_weight=tr_ew if use_w else None,
+                                  target=tgt, size_factor=sf, nodes=tr_nodes,
+                                  kl_weight=kl_weight(epoch))
+                loss = out["loss"] + penalty()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                return {k: float(v) for k, v in out.items()}
+
+            def validate() -> dict[str, float]:
+                if len(val_nodes) == 0 and val_ei.shape[1] == 0:
+                    return {"val_loss": float("nan")}
+                out = module.loss(x, tr_ei, val_ei, edge_weight=tr_ew if use_w else None,
+                                  target=tgt, size_factor=sf,
+                                  nodes=val_nodes if len(val_nodes) else None, kl_weight=1.0)
+                return {"val_loss": float(out["loss"])}
+
+        use_val = n_val > 0
+        self.history_ = fit(
+            module, opt, train_epoch, max_epochs=max_epochs,
+            validate=validate if use_val else None, monitor="val_loss", mode="min",
+            patience=patience if early_stopping else None, restore_best=early_stopping,
+            checkpoint_path=checkpoint_path, resume=resume,
+            metadata={"var_names": self.var_names, "params": self._init_params},
+            desc=f"Embedder({self.kind})", generator=gen)
+        self.is_trained_ = True
+        self.train_params_ = dict(max_epochs=max_epochs, lr=lr, batch_size=batch_size,
+                                  weight_decay=weight_decay,
+                                  validation_fraction=validation_fraction,
+                                  early_stopping=early_stopping, patience=patience,
+                                  kl_warmup=kl_warmup)
+        logger.info(f"Embedder({self.kind}) trained {len(self.history_)} epochs "
+                    f"(best {self.history_.best_epoch})")
+        return self
+
+    # ------------------------------------------------------------------ results
+    @property
+    def axis(self) -> str:
+        """``"obs"`` when the embedding is of cells, ``"var"`` when it is of genes."""
+        return "var" if self.is_graph and self.graph == "gene" else "obs"
+
+    @torch.no_grad()
+    def get_latent(self, adata=None, *, batch_size: int = 1024) -> np.ndarray:
+        """The embedding: (cells, n_latent), or (genes, n_latent) for ``graph="gene"``.
+
+        Parameters
+        ----------
+        adata
+            Data to embed (default: the training data). Must have the training genes in the
+            same order. Graph kinds rebuild the graph on it (or read ``graph_key``).
+        batch_size
+            Cells per forward pass (autoencoders).
+        """
+        self._check_trained()
+        if adata is None:
+            x, sf, ei, ew = self._x, self._size_factor, self._edge_index, self._edge_weight
+        else:
+            self._check_genes(adata)
+            if self.needs_counts_():
+                check_counts(adata.layers[self.layer] if self.layer else adata.X)
+            t = self._tensors(adata)
+            x, sf = t["x"], t.get("size_factor")
+            ei, ew = t.get("edge_index"), t.get("edge_weight")
+            if self.is_graph and self.graph == "gene" and x.shape[1] != self._x.shape[1]:
+                raise InputError(f"a gene-graph Embedder reads genes' profiles over the "
+                                 f"{self._x.shape[1]} training cells; this AnnData has "
+                                 f"{x.shape[1]} cells. Train a new model on it.")
+        module, dev = self.module, self.device
+        if not self.is_graph:
+            parts = []
+            for start in range(0, x.shape[0], batch_size):
+                xb = x[start:start + batch_size].to(dev)
+                sb = None if sf is None else sf[start:start + batch_size].to(dev)
+                parts.append(module.get_latent(xb, sb).cpu())
+            z = torch.cat(parts)
+        else:
+            use_w = self._init_params["conv"] == "gcn"
+            z = module.get_latent(x.to(dev), ei.to(dev), ew.to(dev) if use_w else None).cpu()
+        return z.numpy().astype(np.float32)
+
+    def needs_counts_(self) -> bool:
+        return (self.likelihood in ("nb", "zinb")) or (self.feature_likelihood in ("nb", "zinb"))
+
+    # ------------------------------------------------------------------ save/load
+    def _extra_state(self) -> dict[str, Any]:
+        return {"is_counts": self.is_counts,
+                "train_params": getattr(self, "train_params_", None)}
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
+        if state.get("is_counts") is not None and state["is_counts"] != self.is_counts:
+            warnings.warn("the AnnData given to load() and the training data differ in kind "
+                          "(counts vs. normalised values).", InputWarning, stacklevel=3)
+        if state.get("train_params"):
+            self.train_params_ = state["train_params"]
+
+
+__all__ = ["Embedder", "KINDS", "GRAPHS", "default_max_epochs"]

@@ -1,0 +1,493 @@
+"""GraphImputer: dropout imputation with a GNN over the cell kNN graph."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .. import _keys as keys
+from .._logging import logger, progress
+from .._settings import resolve_seed, seed_everything, settings
+from .._validate import (
+    InputError,
+    check_adata,
+    check_choice,
+    check_nonnegative,
+    warn_if_lognormalized,
+)
+from ..nn._imputer import IMPUTER_CONVS, IMPUTER_LIKELIHOODS, GraphImputerModule
+from ..nn._utils import weight_penalty
+from ..train import fit
+from ._base import BaseModel
+
+TARGET_SUM = 1e4
+
+
+def _cell_connectivities(adata, counts: sp.csr_matrix, *, graph_key: str | None,
+                         n_neighbors: int, n_pcs: int, transformer, seed: int) -> sp.csr_matrix:
+    """The cell kNN connectivities: ``adata.obsp`` under ``graph_key``, or a new graph built
+    by :func:`gnngeno.gr.cell_graph` on the log-normalised counts (the caller's AnnData is not
+    changed)."""
+    import anndata as ad
+
+    if graph_key is not None:
+        name = keys.connectivities_key(graph_key)
+        for cand in (name, graph_key):
+            if cand in adata.obsp:
+                A = sp.csr_matrix(adata.obsp[cand], dtype=np.float32)
+                break
+        else:
+            raise InputError(f"graph_key={graph_key!r}: neither {name!r} nor {graph_key!r} is in "
+                             f"adata.obsp (present: {list(adata.obsp)}). Build it with "
+                             "gnngeno.gr.cell_graph(adata, layer='counts') or pass graph_key=None.")
+        if A.shape != (adata.n_obs, adata.n_obs):
+            raise InputError(f"the graph {graph_key!r} is {A.shape}, expected cells x cells "
+                             f"({adata.n_obs}, {adata.n_obs}).")
+        return A
+    from ..gr import cell_graph
+
+    holder = ad.AnnData(X=counts)
+    n_neighbors = int(min(n_neighbors, adata.n_obs - 1))
+    cell_graph(holder, n_neighbors=n_neighbors, n_pcs=n_pcs, normalize=True,
+               transformer=transformer, seed=seed)
+    return sp.csr_matrix(holder.obsp[keys.connectivities_key(keys.CELL_GRAPH_KEY)],
+                         dtype=np.float32)
+
+
+def gcn_normalize(A: sp.spmatrix) -> sp.csr_matrix:
+    """``D^-1/2 (A + I) D^-1/2`` of a symmetrised non-negative adjacency (sparse CSR)."""
+    A = sp.csr_matrix(A, dtype=np.float32)
+    A = A.maximum(A.T)
+    A.setdiag(0)
+    A.eliminate_zeros()
+    A = A + sp.identity(A.shape[0], dtype=np.float32, format="csr")
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    d = 1.0 / np.sqrt(deg)
+    A = sp.diags(d) @ A @ sp.diags(d)
+    A = sp.csr_matrix(A, dtype=np.float32)
+    A.sort_indices()
+    return A
+
+
+def neighbourhood(adj: sp.csr_matrix, cells: np.ndarray, n_hops: int) -> np.ndarray:
+    """``cells`` followed by every other cell within ``n_hops`` hops on ``adj`` (ordered by
+    hop). The first ``len(cells)`` entries are ``cells`` themselves."""
+    cells = np.asarray(cells, dtype=np.int64)
+    seen = np.zeros(adj.shape[0], dtype=bool)
+    seen[cells] = True
+    nodes = [cells]
+    frontier = cells
+    for _ in range(n_hops):
+        if frontier.size == 0:
+            break
+        nb = np.unique(adj[frontier].indices)
+        new = nb[~seen[nb]]
+        seen[new] = True
+        nodes.append(new.astype(np.int64))
+        frontier = new
+    return np.concatenate(nodes)
+
+
+def _to_torch_sparse(M: sp.spmatrix, device) -> torch.Tensor:
+    M = M.tocoo()
+    idx = torch.from_numpy(np.vstack([M.row, M.col]).astype(np.int64))
+    vals = torch.from_numpy(M.data.astype(np.float32))
+    return torch.sparse_coo_tensor(idx, vals, M.shape, device=device).coalesce()
+
+
+class GraphImputer(BaseModel):
+    """Impute dropouts by reconstructing each cell's counts from itself and its graph neighbours.
+
+    A GCN (or GAT) encoder over the cell kNN graph embeds every cell from its log-normalised
+    expression and its neighbours'; a decoder gives the parameters of a count likelihood per
+    gene (negative binomial with the cell's library size and gene-wise dispersion, as in scVI;
+    zero-inflated NB; or MSE on log-normalised values). Training is self-supervised: every step
+    hides a random ``mask_fraction`` of the entries (zeros and non-zeros) of a batch of cells
+    from the input and scores the reconstruction of exactly those entries, so the model learns
+    to predict an entry from the rest of the cell and from its neighbours, not to copy it.
+    Labels are never used.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes AnnData. Its gene order is stored; a later AnnData must match it.
+    layer
+        Layer with raw counts (``None``: ``adata.X``). For ``likelihood="nb"``/``"zinb"`` it
+        must hold finite, non-negative whole numbers; every cell needs at least one count.
+    graph_key
+        Use the cell graph in ``adata.obsp[f"{graph_key}_connectivities"]`` (e.g. the one
+        :func:`gnngeno.gr.cell_graph` writes under ``"gnngeno_cell"``). ``None`` (default)
+        builds a kNN graph on PCA of the log-normalised counts of ``layer`` with
+        :func:`gnngeno.gr.cell_graph` without writing it into ``adata``.
+    n_neighbors, n_pcs, transformer
+        Graph parameters when ``graph_key`` is ``None`` (``transformer="sklearn"`` for an exact
+        search on small data).
+    conv
+        ``"gcn"`` (default) or ``"gat"``.
+    n_layers
+        Graph layers (hops a cell reads from; 0 = no graph, a masked autoencoder).
+    n_hidden, n_latent
+        Hidden width and bottleneck size.
+    likelihood
+        ``"nb"`` (default), ``"zinb"``, or ``"gaussian"`` (MSE on ``log1p`` of counts normalised
+        to 1e4).
+    activation
+        Activation name (``"relu"``, ``"elu"``, ``"gelu"``, ``"leaky_relu"``, ...).
+    dropout
+        Dropout after hidden layers.
+    heads
+        Attention heads for ``conv="gat"``.
+    seed
+        Random seed for the graph, initialisation and training (default ``settings.seed``).
+
+    Notes
+    -----
+    Memory. Nothing of size cells x cells is ever dense: the graph is a sparse normalised
+    adjacency with about ``n_cells * 2 * n_neighbors`` entries, and propagation is a sparse
+    product. The counts stay sparse (CSR). Training and inference run on batches of cells
+    together with their ``n_layers``-hop neighbourhood: the largest dense tensors are
+    ``batch_size x n_genes`` (targets, masks, decoder output) and ``neighbourhood x n_hidden``.
+    So training memory is ``O(nnz(counts) + n_cells * n_neighbors)`` (linear in cells);
+    :meth:`get_imputed` adds only its output, a dense ``float32`` cells x genes array filled
+    batch by batch (4 bytes per entry: 0.8 GB for 100 000 cells x 2 000 genes).
+
+    Examples
+    --------
+    >>> import gnngeno as gg
+    >>> adata, _ = gg.datasets.simulate(n_cells=200, n_genes=50, n_tfs=5, seed=0)
+    >>> model = gg.models.GraphImputer(adata, transformer="sklearn")
+    >>> model.train(max_epochs=2)  # doctest: +SKIP
+    >>> imputed = model.get_imputed()  # (200, 50) log1p(counts normalised to 1e4)  # doctest: +SKIP
+    """
+
+    def __init__(self, adata, *, layer: str | None = keys.COUNTS_LAYER,
+                 graph_key: str | None = None, n_neighbors: int = 15, n_pcs: int = 50,
+                 transformer: str | None = None, conv: str = "gcn", n_layers: int = 1,
+                 n_hidden: int = 256, n_latent: int = 64, likelihood: str = "nb",
+                 activation: str = "relu", dropout: float = 0.1, heads: int = 4,
+                 seed: int | None = None) -> None:
+        check_choice(conv, IMPUTER_CONVS, "conv")
+        check_choice(likelihood, IMPUTER_LIKELIHOODS, "likelihood")
+        if n_layers < 0:
+            raise InputError(f"n_layers must be >= 0, got {n_layers}.")
+        if not 0.0 <= dropout < 1.0:
+            raise InputError(f"dropout={dropout} must lie in [0, 1).")
+        what = f"adata.layers[{layer!r}]" if layer else "adata.X"
+        if likelihood == "gaussian":
+            X = check_adata(adata, layer=layer, allow_empty_cells=False, what=what)
+            check_nonnegative(X, what)
+            warn_if_lognormalized(X, what)
+        else:
+            X = check_adata(adata, layer=layer, counts=True, allow_empty_cells=False, what=what)
+        super().__init__(adata)
+        seed = resolve_seed(seed)
+        self.seed = seed
+        self.layer = layer
+        counts = sp.csr_matrix(X, dtype=np.float32, copy=True)
+        counts.eliminate_zeros()
+        counts.sort_indices()
+        self._counts = counts
+        self._library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+        t0 = time.perf_counter()
+        A = _cell_connectivities(adata, counts, graph_key=graph_key, n_neighbors=n_neighbors,
+                                 n_pcs=n_pcs, transformer=transformer, seed=seed)
+        self._adj = gcn_normalize(A)
+        logger.info(f"GraphImputer: cell graph with {self._adj.nnz} entries "
+                    f"({time.perf_counter() - t0:.1f} s)")
+        self._init_params: dict[str, Any] = dict(
+            layer=layer, graph_key=graph_key, n_neighbors=n_neighbors, n_pcs=n_pcs,
+            transformer=transformer, conv=conv, n_layers=n_layers, n_hidden=n_hidden,
+            n_latent=n_latent, likelihood=likelihood, activation=activation, dropout=dropout,
+            heads=heads, seed=seed)
+        seed_everything(seed)
+        self.module = GraphImputerModule(
+            adata.n_vars, n_hidden=n_hidden, n_latent=n_latent, n_layers=n_layers, conv=conv,
+            likelihood=likelihood, activation=activation, dropout=dropout, heads=heads)
+        self.train_params_: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ batches
+    @property
+    def n_cells(self) -> int:
+        return self._counts.shape[0]
+
+    def _batch(self, cells: np.ndarray, inputs: sp.csr_matrix, hide: np.ndarray | None,
+               device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sparse input features and adjacency of ``cells`` plus their neighbourhood.
+
+        ``hide`` (len(cells) x genes bool) removes entries of the target cells from the input.
+        Returns ``(x, adj, target)`` with target = ``arange(len(cells))``.
+        """
+        nodes = neighbourhood(self._adj, cells, self.module.n_layers)
+        sub = inputs[nodes].tocoo()
+        r, c, v = sub.row, sub.col, sub.data
+        if hide is not None:
+            in_batch = r < len(cells)
+            drop = np.zeros(r.size, dtype=bool)
+            drop[in_batch] = hide[r[in_batch], c[in_batch]]
+            r, c, v = r[~drop], c[~drop], v[~drop]
+        lib = np.bincount(r, weights=v, minlength=len(nodes))
+        scale = np.divide(TARGET_SUM, lib, out=np.zeros_like(lib), where=lib > 0)
+        vals = np.log1p(v * scale[r]).astype(np.float32)
+        x = torch.sparse_coo_tensor(torch.from_numpy(np.vstack([r, c]).astype(np.int64)),
+                                    torch.from_numpy(vals), (len(nodes), self._counts.shape[1]),
+                                    device=device).coalesce()
+        adj = _to_torch_sparse(self._adj[nodes][:, nodes], device)
+        target = torch.arange(len(cells), device=device)
+        return x, adj, target
+
+    def _targets(self, cells: np.ndarray, device) -> torch.Tensor:
+        Y = self._counts[cells].toarray()
+        if self.module.likelihood == "gaussian":
+            lib = self._library[cells]
+            Y = np.log1p(Y * (TARGET_SUM / lib)[:, None])
+        return torch.from_numpy(Y.astype(np.float32)).to(device)
+
+    # ------------------------------------------------------------------ training
+    def train(self, *, max_epochs: int | None = None, batch_size: int | None = 128,
+              lr: float = 1e-3, weight_decay: float = 0.0, l1: float = 0.0, l2: float = 0.0,
+              mask_fraction: float = 0.2, visible_weight: float = 0.0,
+              validation_fraction: float = 0.1, max_validation_cells: int = 2048,
+              patience: int | None = 10, device: str | None = None,
+              checkpoint_path: str | None = None, resume: bool = False) -> GraphImputer:
+        """Train by masked-entry reconstruction, with early stopping on held-out entries.
+
+        Parameters
+        ----------
+        max_epochs
+            Passes over all cells; default ``min(400, max(40, round(2e5 / n_cells)))``. Early
+            stopping usually ends training sooner.
+        batch_size
+            Target cells per step (each with its graph neighbourhood). ``None``: all cells in
+            one full-batch step per epoch.
+        lr, weight_decay
+            AdamW learning rate and decoupled weight decay.
+        l1, l2
+            Lasso / ridge (elastic net with both) penalties on the weight matrices.
+        mask_fraction
+            Fraction of a batch's entries hidden from the input and reconstructed each step.
+        visible_weight
+            Weight of the reconstruction loss on the entries left visible (0: masked entries
+            only, which forces prediction from context).
+        validation_fraction
+            Fraction of cells (at most ``max_validation_cells``) in which the same fraction
+            ``mask_fraction`` of entries is held out for the whole of training: hidden from
+            every input and from the training loss; their reconstruction loss (``val_loss``)
+            drives early stopping. 0 disables validation (trains ``max_epochs``).
+        max_validation_cells
+            Cap on validation cells.
+        patience
+            Early-stopping patience in epochs.
+        device
+            ``"cpu"``, ``"cuda"``, ... (default ``settings.device``).
+        checkpoint_path, resume
+            Passed to :func:`gnngeno.train.fit` (resumable training).
+
+        Returns
+        -------
+        ``self`` (trained), with ``history`` per epoch: ``loss``, ``val_loss``, ``val_l1``
+        (median absolute error on held-out non-zero entries in log-normalised space).
+        """
+        if not 0.0 < mask_fraction < 1.0:
+            raise InputError(f"mask_fraction={mask_fraction} must lie strictly between 0 and 1.")
+        if not 0.0 <= validation_fraction < 1.0:
+            raise InputError(f"validation_fraction={validation_fraction} must lie in [0, 1).")
+        if visible_weight < 0:
+            raise InputError(f"visible_weight must be >= 0, got {visible_weight}.")
+        n = self.n_cells
+        G = self._counts.shape[1]
+        if max_epochs is None:
+            max_epochs = int(min(400, max(40, round(2e5 / n))))
+        bs = n if batch_size is None else int(min(batch_size, n))
+        if bs < 1:
+            raise InputError(f"batch_size must be >= 1 or None, got {batch_size}.")
+        dev = settings.torch_device(device)
+        seed_everything(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        module = self.module.to(dev)
+
+        # fixed validation entries: hidden from every input and from the training loss
+        n_val = int(min(max_validation_cells, round(validation_fraction * n)))
+        if validation_fraction > 0 and n_val < 1:
+            n_val = 1
+        val_cells = np.sort(rng.choice(n, size=n_val, replace=False)) if n_val else np.array([], int)
+        val_mask = rng.random((n_val, G)) < mask_fraction
+        val_pos = np.full(n, -1, dtype=np.int64)
+        val_pos[val_cells] = np.arange(n_val)
+        inputs = self._counts.copy()
+        if n_val:
+            coo = inputs.tocoo()
+            in_val = val_pos[coo.row] >= 0
+            drop = np.zeros(coo.nnz, dtype=bool)
+            drop[in_val] = val_mask[val_pos[coo.row[in_val]], coo.col[in_val]]
+            row_left = np.bincount(coo.row[~drop], minlength=n)
+            empty = np.flatnonzero((row_left == 0) & (val_pos >= 0))
+            if empty.size:  # a validation cell would lose all its counts: keep it whole
+                drop[np.isin(coo.row, empty)] = False
+                val_mask[val_pos[empty]] = False
+            data = inputs.data.copy()  # a canonical CSR's data is in its COO order
+            data[drop] = 0.0
+            inputs = sp.csr_matrix((data, inputs.indices, inputs.indptr), shape=inputs.shape)
+            inputs.eliminate_zeros()
+        train_cells = np.arange(n)
+
+        opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+        lib_t = torch.from_numpy(self._library.astype(np.float32))
+
+        def step_loss(cells: np.ndarray, hide: np.ndarray, loss_mask: np.ndarray) -> torch.Tensor:
+            x, adj, target = self._batch(cells, inputs, hide, dev)
+            out = module(x, adj, target, lib_t[cells].to(dev))
+            ll = module.log_likelihood(self._targets(cells, dev), out)
+            m = torch.from_numpy(loss_mask).to(dev)
+            loss = -(ll * m).sum() / m.sum().clamp(min=1)
+            if visible_weight > 0:
+                v = ~m
+                loss = loss - visible_weight * (ll * v).sum() / v.sum().clamp(min=1)
+            return loss
+
+        def train_epoch(epoch: int) -> dict[str, float]:
+            module.train()
+            perm = train_cells[torch.randperm(n, generator=gen).numpy()]
+            total, steps = 0.0, 0
+            for start in range(0, n, bs):
+                cells = np.sort(perm[start:start + bs])
+                hide = (torch.rand(len(cells), G, generator=gen) < mask_fraction).numpy()
+                loss_mask = hide.copy()
+                pos = val_pos[cells]
+                isval = pos >= 0
+                if isval.any():
+                    loss_mask[isval] &= ~val_mask[pos[isval]]
+                loss = step_loss(cells, hide, loss_mask)
+                if l1 or l2:
+                    loss = loss + weight_penalty(module.parameters(), l1=l1, l2=l2).to(dev)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach())
+                steps += 1
+            return {"loss": total / max(steps, 1)}
+
+        def validate() -> dict[str, float]:
+            losses, errs = [], []
+            for start in range(0, n_val, 512):
+                cells = val_cells[start:start + 512]
+                vm = val_mask[start:start + 512]
+                x, adj, target = self._batch(cells, inputs, None, dev)
+                out = module(x, adj, target, lib_t[cells].to(dev))
+                y = self._targets(cells, dev)
+                ll = module.log_likelihood(y, out)
+                m = torch.from_numpy(vm).to(dev)
+                losses.append(float(-(ll * m).sum()))
+                pred = module.normalized_expression(out, TARGET_SUM)
+                if module.likelihood == "gaussian":
+                    true = y
+                else:
+                    true = torch.log1p(y / lib_t[cells].to(dev).unsqueeze(1) * TARGET_SUM)
+                nzm = m & (y > 0)
+                errs.append((pred - true).abs()[nzm].cpu().numpy())
+            e = np.concatenate(errs) if errs else np.array([np.nan])
+            return {"val_loss": sum(losses) / max(int(val_mask.sum()), 1),
+                    "val_l1": float(np.median(e)) if e.size else float("nan")}
+
+        t0 = time.perf_counter()
+        self.history_ = fit(
+            module, opt, train_epoch, max_epochs=max_epochs,
+            validate=validate if n_val else None, monitor="val_loss", patience=patience,
+            checkpoint_path=checkpoint_path, resume=resume,
+            metadata={"var_names": self.var_names, "init_params": self._init_params},
+            desc="GraphImputer", generator=gen)
+        module.eval()
+        self.is_trained_ = True
+        self.train_params_ = dict(max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+                                  weight_decay=weight_decay, l1=l1, l2=l2,
+                                  mask_fraction=mask_fraction, visible_weight=visible_weight,
+                                  validation_fraction=validation_fraction, patience=patience,
+                                  epochs_run=len(self.history_),
+                                  best_epoch=self.history_.best_epoch,
+                                  seconds=time.perf_counter() - t0)
+        logger.info(f"GraphImputer trained {len(self.history_)} epochs "
+                    f"(best {self.history_.best_epoch}) in {time.perf_counter() - t0:.1f} s")
+        return self
+
+    # ------------------------------------------------------------------ outputs
+    def _check_adata_arg(self, adata) -> None:
+        if adata is not None:
+            self._check_genes(adata)
+            if adata.n_obs != self.n_cells:
+                raise InputError(
+                    f"GraphImputer imputes the cells it was built on ({self.n_cells}); the "
+                    f"AnnData has {adata.n_obs}. Build a new GraphImputer on that AnnData (the "
+                    "cell graph is part of the model input).")
+
+    @torch.no_grad()
+    def _forward_all(self, batch_size: int, device, fn) -> None:
+        dev = settings.torch_device(device)
+        module = self.module.to(dev)
+        module.eval()
+        lib_t = torch.from_numpy(self._library.astype(np.float32))
+        n = self.n_cells
+        for start in progress(range(0, n, batch_size), total=math.ceil(n / batch_size),
+                              desc="imputing"):
+            cells = np.arange(start, min(start + batch_size, n))
+            x, adj, target = self._batch(cells, self._counts, None, dev)
+            out = module(x, adj, target, lib_t[cells].to(dev))
+            fn(cells, out)
+
+    def get_imputed(self, adata=None, *, batch_size: int = 512, device: str | None = None,
+                    target_sum: float = TARGET_SUM) -> np.ndarray:
+        """Imputed expression: ``log1p`` of counts normalised to ``target_sum`` per cell.
+
+        For nb/zinb it is ``log1p(target_sum * rho)`` with ``rho`` the decoded expression
+        proportions (the negative-binomial mean divided by the library size, no zero inflation).
+
+        Parameters
+        ----------
+        adata
+            Optional: checked to have the training genes and cells.
+        batch_size
+            Cells decoded at a time (memory: ``batch_size x n_genes`` plus the output).
+        device
+            Torch device (default ``settings.device``).
+        target_sum
+            Normalisation total.
+
+        Returns
+        -------
+        Dense ``float32`` array (cells, genes), the only cells x genes allocation.
+        """
+        self._check_trained()
+        self._check_adata_arg(adata)
+        out_arr = np.empty(self._counts.shape, dtype=np.float32)
+
+        def put(cells, out):
+            out_arr[cells] = self.module.normalized_expression(out, target_sum).cpu().numpy()
+
+        self._forward_all(batch_size, device, put)
+        return out_arr
+
+    def get_latent(self, adata=None, *, batch_size: int = 512,
+                   device: str | None = None) -> np.ndarray:
+        """Cell embeddings ``(cells, n_latent)``."""
+        self._check_trained()
+        self._check_adata_arg(adata)
+        Z = np.empty((self.n_cells, self.module.lin_z.out_features), dtype=np.float32)
+
+        def put(cells, out):
+            Z[cells] = out["z"].cpu().numpy()
+
+        self._forward_all(batch_size, device, put)
+        return Z
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"train_params": self.train_params_}
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
+        self.train_params_ = state.get("train_params", {})
+
+
+__all__ = ["GraphImputer", "gcn_normalize", "neighbourhood"]

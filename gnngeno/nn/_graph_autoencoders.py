@@ -1,0 +1,199 @@
+"""Graph autoencoder and variational graph autoencoder (PyG ``GAE``/``VGAE``) with GCN or GAT
+encoders, for the cell graph or the gene graph.
+
+Tensors only. The encoder is two graph-convolution layers; the decoder is PyG's inner product
+on node pairs (edge reconstruction with negative sampling), optionally plus an
+:class:`~gnngeno.nn._autoencoders.ExpressionDecoder` that reconstructs every node's features
+(counts with a NB/ZINB likelihood, or values with a Gaussian one), which makes the latent keep
+the expression signal and not only the graph's neighbourhoods.
+
+Shapes
+------
+- node features ``x``: (N, F_in); ``edge_index``: (2, E); ``edge_weight``: (E,) (GCN only);
+- latent ``z``: (N, n_latent).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._autoencoders import ExpressionDecoder
+from ._utils import get_activation
+
+CONVS = ("gcn", "gat")
+
+
+class GraphEncoder(nn.Module):
+    """Two graph-convolution layers (GCN or GAT) to a latent, optionally variational.
+
+    Parameters
+    ----------
+    n_input
+        Node feature size F_in.
+    n_hidden
+        Width of the hidden layer (for GAT: the total over heads).
+    n_latent
+        Latent size.
+    conv
+        ``"gcn"`` (:class:`torch_geometric.nn.GCNConv`, uses edge weights) or ``"gat"``
+        (:class:`torch_geometric.nn.GATConv`, ``heads`` attention heads in the hidden layer).
+    variational
+        Return ``(mu, logstd)`` (for :class:`torch_geometric.nn.VGAE`) instead of ``z``.
+    activation, dropout
+        After the hidden layer (dropout also on the input features).
+    heads
+        GAT attention heads.
+
+    Shapes
+    ------
+    ``x`` (N, F_in), ``edge_index`` (2, E), ``edge_weight`` (E,) -> ``z`` (N, n_latent) or
+    ``(mu, logstd)``, each (N, n_latent).
+    """
+
+    def __init__(self, n_input: int, n_hidden: int = 128, n_latent: int = 10, *,
+                 conv: str = "gcn", variational: bool = False, activation: str = "relu",
+                 dropout: float = 0.1, heads: int = 4) -> None:
+        super().__init__()
+        from torch_geometric.nn import GATConv, GCNConv
+
+        if conv not in CONVS:
+            raise ValueError(f"GraphEncoder: conv={conv!r} is not supported; choose one of "
+                             f"{list(CONVS)}.")
+        self.conv_kind, self.variational = conv, variational
+        if conv == "gcn":
+            self.conv1 = GCNConv(n_input, n_hidden)
+            self.conv_mu = GCNConv(n_hidden, n_latent)
+            self.conv_logstd = GCNConv(n_hidden, n_latent) if variational else None
+        else:
+            if n_hidden % heads:
+                raise ValueError(f"GraphEncoder: n_hidden={n_hidden} must be a multiple of "
+                                 f"heads={heads} for GAT.")
+            self.conv1 = GATConv(n_input, n_hidden // heads, heads=heads)
+            self.conv_mu = GATConv(n_hidden, n_latent, heads=1)
+            self.conv_logstd = GATConv(n_hidden, n_latent, heads=1) if variational else None
+        self.act = get_activation(activation)
+        self.dropout = nn.Dropout(dropout)
+
+    def _conv(self, layer, x, edge_index, edge_weight):
+        if self.conv_kind == "gcn":
+            return layer(x, edge_index, edge_weight)
+        return layer(x, edge_index)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
+                edge_weight: torch.Tensor | None = None):
+        h = self.dropout(self.act(self._conv(self.conv1, self.dropout(x), edge_index,
+                                             edge_weight)))
+        mu = self._conv(self.conv_mu, h, edge_index, edge_weight)
+        if self.conv_logstd is None:
+            return mu
+        logstd = self._conv(self.conv_logstd, h, edge_index, edge_weight).clamp(max=10.0)
+        return mu, logstd
+
+
+class GraphAutoencoder(nn.Module):
+    """(Variational) graph autoencoder over PyG's :class:`~torch_geometric.nn.GAE` /
+    :class:`~torch_geometric.nn.VGAE`, with an optional node-feature decoder.
+
+    Loss (averaged per node or per edge): ``edge BCE`` (positive edges vs. negative samples,
+    PyG's ``recon_loss``) ``+ feature_weight * feature NLL`` (summed over features, averaged
+    over nodes) ``+ kl_weight * KL / N`` (VGAE).
+
+    Parameters
+    ----------
+    n_input
+        Node feature size F_in (encoder input).
+    n_latent, n_hidden, conv, activation, dropout, heads
+        Of the :class:`GraphEncoder`.
+    variational
+        VGAE (``True``) or GAE (``False``).
+    feature_likelihood
+        ``None`` (edges only, the classic (V)GAE), or ``"nb"``, ``"zinb"``, ``"gaussian"``:
+        also reconstruct node features with that likelihood.
+    n_features_out
+        Size of the reconstructed features (default ``n_input``).
+    feature_weight
+        Weight of the feature term relative to the edge term.
+
+    Shapes
+    ------
+    ``x`` (N, F_in), ``edge_index`` (2, E) -> ``z`` (N, n_latent).
+    """
+
+    def __init__(self, n_input: int, *, n_latent: int = 10, n_hidden: int = 128,
+                 conv: str = "gcn", variational: bool = False, activation: str = "relu",
+                 dropout: float = 0.1, heads: int = 4, feature_likelihood: str | None = None,
+                 n_features_out: int | None = None, feature_weight: float = 1.0) -> None:
+        super().__init__()
+        from torch_geometric.nn import GAE, VGAE
+
+        encoder = GraphEncoder(n_input, n_hidden, n_latent, conv=conv, variational=variational,
+                               activation=activation, dropout=dropout, heads=heads)
+        self.gae = VGAE(encoder) if variational else GAE(encoder)
+        self.variational = variational
+        self.n_latent = n_latent
+        self.feature_weight = float(feature_weight)
+        self.feature_decoder = None
+        if feature_likelihood is not None:
+            self.feature_decoder = ExpressionDecoder(
+                n_latent, n_features_out or n_input, hidden=(n_hidden,),
+                likelihood=feature_likelihood, activation=activation)
+
+    def encode(self, x: torch.Tensor, edge_index: torch.Tensor,
+               edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Latent (N, n_latent): sampled for a VGAE in training mode, the mean otherwise."""
+        return self.gae.encode(x, edge_index, edge_weight)
+
+    def loss(self, x: torch.Tensor, edge_index: torch.Tensor, pos_edge_index: torch.Tensor, *,
+             edge_weight: torch.Tensor | None = None, target: torch.Tensor | None = None,
+             size_factor: torch.Tensor | None = None, nodes: torch.Tensor | None = None,
+             kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
+        """Loss on the graph ``edge_index`` (message passing) for edges ``pos_edge_index``.
+
+        Parameters
+        ----------
+        x, edge_index, edge_weight
+            Node features and the graph the encoder passes messages on.
+        pos_edge_index
+            (2, E') edges to reconstruct (e.g. a mini-batch, or held-out validation edges);
+            as many negatives are drawn with :func:`torch_geometric.utils.negative_sampling`.
+        target, size_factor
+            Features to reconstruct (N, F_out) and size factors (N,) for the feature term
+            (``target`` defaults to ``x``).
+        nodes
+            Node indices whose features enter the feature term (default: all).
+        kl_weight
+            Weight of the VGAE's KL term.
+
+        Returns
+        -------
+        dict with ``loss``, ``edges`` (BCE), ``features`` (NLL per node), ``kl``.
+        """
+        z = self.encode(x, edge_index, edge_weight)
+        zero = torch.zeros((), device=x.device)
+        edges = self.gae.recon_loss(z, pos_edge_index) if pos_edge_index.numel() else zero
+        feats = zero
+        if self.feature_decoder is not None:
+            tgt = x if target is None else target
+            zz, sf = z, size_factor
+            if nodes is not None:
+                zz, tgt = z[nodes], tgt[nodes]
+                sf = None if sf is None else sf[nodes]
+            params = self.feature_decoder(zz, sf)
+            feats = -self.feature_decoder.log_likelihood(tgt, params).sum(1).mean()
+        kl = self.gae.kl_loss() / x.shape[0] if self.variational else zero
+        loss = edges + self.feature_weight * feats + kl_weight * kl
+        return {"loss": loss, "edges": edges, "features": feats, "kl": kl}
+
+    @torch.no_grad()
+    def get_latent(self, x: torch.Tensor, edge_index: torch.Tensor,
+                   edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Latent means (N, n_latent) in evaluation mode."""
+        was = self.training
+        self.eval()
+        z = self.encode(x, edge_index, edge_weight)
+        self.train(was)
+        return z
+
+
+__all__ = ["CONVS", "GraphAutoencoder", "GraphEncoder"]
