@@ -6,3 +6,11 @@ from ._grn import (  # noqa: F401
 )
 
 __all__ = ["GRN_BASELINES", "correlation_scores", "degree_scores", "grn_baseline", "tree_scores"]
+
+from ._sequence import (  # noqa: E402, F401
+    SequenceLogisticRegression, gc_content, gc_logistic_regression, kmer_counts,
+    kmer_logistic_regression, kmer_names,
+)
+
+__all__ += ["SequenceLogisticRegression", "gc_content", "gc_logistic_regression", "kmer_counts",
+            "kmer_logistic_regression", "kmer_names"]

@@ -9,6 +9,7 @@ import sys
 
 from ._app import app
 from . import _graphs  # noqa: F401  (registers commands)
+from . import _seq  # noqa: F401  (registers `gnngeno seq ...`)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,3 +10,8 @@ from ._sequence import (  # noqa: F401
     SequenceDataset, add_shuffled_negatives, augment, decode_one_hot, dinucleotide_shuffle,
     one_hot_encode, reverse_complement, simulate_sequences, split_indices,
 )
+from ._minibatch import (  # noqa: F401
+    PARTITION_METHODS, ClusterLoader, NeighborhoodLoader, SubgraphBatch, induced_subgraph,
+    iter_slices, khop_nodes, partition_cells, predict_in_chunks, propagate, stream_batches,
+    to_torch_csr,
+)

@@ -229,8 +229,8 @@ def match_motifs(query, database, *, top: int = 5, min_overlap: int = 5,
     Returns
     -------
     DataFrame with one row per (query, match): ``query``, ``rank``, ``target_id``,
-    ``target_name``, ``score`` (sum of column correlations), ``overlap``, ``offset`` (target
-    start relative to the query start), ``strand`` (of the target), ``z``, ``p_value``,
+    ``target_name``, ``score`` (sum of column correlations), ``overlap``, ``offset`` (position of
+    the target's first column in the query; negative when the target starts before it), ``strand`` (of the target), ``z``, ``p_value``,
     ``e_value``, ``query_consensus``, ``target_consensus``; sorted by query then rank.
     """
     from scipy.stats import norm
@@ -252,8 +252,9 @@ def match_motifs(query, database, *, top: int = 5, min_overlap: int = 5,
     rows = []
     for q in qs:
         qpwm = np.asarray(q.pwm, float)
+        q_start = 0
         if trim_ic is not None:
-            qpwm, _ = trim_pwm(qpwm, min_ic=trim_ic)
+            qpwm, q_start = trim_pwm(qpwm, min_ic=trim_ic)
         Qn = _norm_columns(qpwm)
         wq = Qn.shape[0]
         null = Qn @ all_cols.T  # (wq, M)
@@ -289,7 +290,8 @@ def match_motifs(query, database, *, top: int = 5, min_overlap: int = 5,
                 if ti in best and best[ti]["z"] >= zz:
                     continue
                 best[ti] = {"z": float(zz), "score": float(S[a, col]), "overlap": int(overlap[a]),
-                            "offset": int(a - (wq - 1)), "strand": strand, "n_align": n_align}
+                            "offset": int(wq - 1 - a) + q_start, "strand": strand,
+                            "n_align": n_align}
         if not best:
             continue
         res = pd.DataFrame.from_dict(best, orient="index")

@@ -5,6 +5,14 @@ names, raw counts kept in ``layers['counts']`` when the values are counts, and
 ``uns['gnngeno_source']`` recording the file and format read.
 """
 
+from ._backed import (
+    ChunkWriter,
+    backed_cell_graph,
+    chunked_pca,
+    iter_chunks,
+    load_sparse,
+    write_elems,
+)
 from ._expression import (
     read_10x_h5,
     read_10x_mtx,
@@ -14,9 +22,9 @@ from ._expression import (
     read_table,
 )
 from ._grn_benchmark import GRNBenchmark, read_grn_benchmark
+from ._motifs import Motif, read_meme, write_meme
 from ._network import read_beeline_network, read_network, read_tfs
 from ._sequence import read_deepbind, read_fasta, read_sequence_table, read_sequences, write_fasta
-from ._motifs import Motif, read_meme, write_meme
 
 # Sequences and motifs: add one import line above and the names below.
 __all__ = [
@@ -36,4 +44,7 @@ __all__ = [
     # sequences and motifs
     "read_fasta", "write_fasta", "read_deepbind", "read_sequence_table", "read_sequences",
     "Motif", "read_meme", "write_meme",
+    # out of core (backed .h5ad)
+    "ChunkWriter", "backed_cell_graph", "chunked_pca", "iter_chunks", "load_sparse",
+    "write_elems",
 ]

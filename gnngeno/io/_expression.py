@@ -23,6 +23,7 @@ from ._utils import (
     finish_adata,
     guess_sep,
     is_gzip,
+    new_adata,
     read_csv,
     strip_gz,
 )
@@ -98,7 +99,9 @@ def read_h5ad(path: PathLike, backed: Literal["r"] | None = None) -> AnnData:
                          "Pass backed='r' or backed=None.")
     _check_hdf5(p, "h5ad file")
     try:
-        adata = anndata.read_h5ad(p, backed=backed)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*names are not unique")
+            adata = anndata.read_h5ad(p, backed=backed)
     except Exception as err:  # anndata raises many kinds of errors for foreign HDF5 files
         raise InputError(f"could not read {p} as an AnnData .h5ad file ({type(err).__name__}: "
                          f"{err}). If it is a 10x or dense X/Y HDF5 file, use "
@@ -146,7 +149,10 @@ def read_10x_mtx(folder: PathLike, *, var_names: Literal["gene_symbols", "gene_i
     check_choice(var_names, ("gene_symbols", "gene_ids"), "var_names")
     p = as_path(folder, what="10x matrix folder", kind="any")
     if p.is_file():
-        if strip_gz(p.name).endswith(".mtx") and prefix is None:
+        if not strip_gz(p.name).endswith(".mtx"):
+            raise InputError(f"{p} is a file, but a folder was expected: pass the folder that "
+                             "holds matrix.mtx(.gz), features.tsv(.gz) and barcodes.tsv(.gz).")
+        if prefix is None:
             prefix = p.name[: strip_gz(p.name).rfind("matrix.mtx")] if "matrix.mtx" in p.name else ""
         p = p.parent
     if prefix is None:
@@ -181,7 +187,7 @@ def read_10x_mtx(folder: PathLike, *, var_names: Literal["gene_symbols", "gene_i
     if features.shape[1] > 2:
         var["feature_types"] = features.iloc[:, 2].to_numpy()
     var.index = pd.Index(names if var_names == "gene_symbols" else ids)
-    adata = AnnData(X=X, obs=pd.DataFrame(index=pd.Index(barcodes.to_numpy())), var=var)
+    adata = new_adata(X, pd.DataFrame(index=pd.Index(barcodes.to_numpy())), var, path=p)
     if gex_only and "feature_types" in var and var["feature_types"].nunique() > 1:
         keep = (var["feature_types"] == "Gene Expression").to_numpy()
         adata = adata[:, keep].copy()
@@ -308,7 +314,7 @@ def read_10x_h5(path: PathLike, *, genome: str | None = None, gex_only: bool = T
         raise InputError(f"{p}: the matrix is {n_genes} genes x {n_cells} cells but the file "
                          f"lists {len(var)} features and {len(barcodes)} barcodes.")
     var.index = pd.Index(var["gene_symbols"] if var_names == "gene_symbols" else var["gene_ids"])
-    adata = AnnData(X=X, obs=pd.DataFrame(index=pd.Index(barcodes)), var=var)
+    adata = new_adata(X, pd.DataFrame(index=pd.Index(barcodes)), var, path=p)
     keep = np.ones(adata.n_vars, dtype=bool)
     if gex_only and "feature_types" in var and var["feature_types"].nunique() > 1:
         keep &= (var["feature_types"] == "Gene Expression").to_numpy()
@@ -404,9 +410,9 @@ def read_dense_h5(path: PathLike, *, sparse: bool = True) -> AnnData:
     if cell_names is None or len(cell_names) != n_cells:
         cell_names = [f"cell_{i:0{max(5, len(str(n_cells - 1)))}d}" for i in range(n_cells)]
     X = X.astype(np.float32, copy=False)
-    adata = AnnData(X=sp.csr_matrix(X) if sparse else X,
-                    obs=pd.DataFrame(index=pd.Index(cell_names)),
-                    var=pd.DataFrame(index=pd.Index(gene_names)))
+    adata = new_adata(sp.csr_matrix(X) if sparse else X,
+                      pd.DataFrame(index=pd.Index(cell_names)),
+                      pd.DataFrame(index=pd.Index(gene_names)), path=p)
     if y is not None:
         y = np.asarray(y).ravel()
         if len(y) != n_cells:
@@ -520,8 +526,8 @@ def read_table(path: PathLike, *, orientation: Orientation = "auto",
         values, cells, genes = np.ascontiguousarray(values.T), cols, rows
     else:
         cells, genes = rows, cols
-    adata = AnnData(X=values, obs=pd.DataFrame(index=pd.Index(cells, name=None)),
-                    var=pd.DataFrame(index=pd.Index(genes, name=None)))
+    adata = new_adata(values, pd.DataFrame(index=pd.Index(cells, name=None)),
+                      pd.DataFrame(index=pd.Index(genes, name=None)), path=p)
     adata = finish_adata(adata, p, "table")
     adata.uns[keys.READER_SOURCE_KEY]["orientation"] = orientation
     return adata

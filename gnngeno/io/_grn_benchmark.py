@@ -22,6 +22,7 @@ from ._utils import (
     drop_index_columns,
     find_file,
     finish_adata,
+    new_adata,
     read_csv,
 )
 
@@ -177,10 +178,11 @@ def _read_beeline_expression(path: Path) -> AnnData:
         raise InputError(f"the expression file {path} has non-numeric column(s) "
                          f"{non_numeric[:5]}; expected genes x cells numbers with gene symbols "
                          "in the first column.")
-    adata = AnnData(
-        X=np.ascontiguousarray(df.to_numpy(dtype=np.float32).T),
-        obs=pd.DataFrame(index=pd.Index(df.columns.astype(str), name=None)),
-        var=pd.DataFrame(index=pd.Index(df.index.astype(str), name=None)),
+    adata = new_adata(
+        np.ascontiguousarray(df.to_numpy(dtype=np.float32).T),
+        pd.DataFrame(index=pd.Index(df.columns.astype(str), name=None)),
+        pd.DataFrame(index=pd.Index(df.index.astype(str), name=None)),
+        path=path,
     )
     return finish_adata(adata, path, "beeline")
 

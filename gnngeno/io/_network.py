@@ -201,6 +201,14 @@ def read_tfs(path: PathLike) -> list[str]:
         When the file is a table without a recognisable TF column, or holds no names.
     """
     p = as_path(path, what="TF list file")
+    try:
+        return _read_tfs(p)
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise InputError(f"could not read the TF list {p}: {err}. The file may be truncated or "
+                         "corrupt; write it again.") from err
+
+
+def _read_tfs(p) -> list[str]:
     line = _first_nonblank(p)
     sep = None
     for cand in ("\t", ",", ";"):

@@ -168,6 +168,17 @@ def make_unique(names: Sequence, *, what: str, path: Path | None = None) -> pd.I
     return make_index_unique(index)
 
 
+def new_adata(X, obs: pd.DataFrame, var: pd.DataFrame, *, path: Path):
+    """An AnnData whose names were made unique first (our warning, not anndata's)."""
+    from anndata import AnnData
+
+    obs = obs.copy()
+    var = var.copy()
+    obs.index = make_unique(obs.index, what="cell names", path=path)
+    var.index = make_unique(var.index, what="gene names", path=path)
+    return AnnData(X=X, obs=obs, var=var)
+
+
 def finish_adata(adata, path: Path, fmt: str, *, counts: bool = True):
     """Make names unique, keep raw counts in ``layers['counts']``, record the source.
 

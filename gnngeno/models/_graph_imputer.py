@@ -93,11 +93,20 @@ def neighbourhood(adj: sp.csr_matrix, cells: np.ndarray, n_hops: int) -> np.ndar
     return np.concatenate(nodes)
 
 
+def _coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape, device) -> torch.Tensor:
+    """A torch COO tensor from entries sorted by (row, col) without duplicates (as a canonical
+    CSR gives them), marked coalesced without the cost of coalescing."""
+    idx = torch.from_numpy(np.vstack([rows, cols]).astype(np.int64))
+    return torch.sparse_coo_tensor(idx, torch.from_numpy(np.asarray(vals, dtype=np.float32)),
+                                   tuple(shape), device=device, is_coalesced=True,
+                                   check_invariants=False)
+
+
 def _to_torch_sparse(M: sp.spmatrix, device) -> torch.Tensor:
+    M = sp.csr_matrix(M)
+    M.sort_indices()
     M = M.tocoo()
-    idx = torch.from_numpy(np.vstack([M.row, M.col]).astype(np.int64))
-    vals = torch.from_numpy(M.data.astype(np.float32))
-    return torch.sparse_coo_tensor(idx, vals, M.shape, device=device).coalesce()
+    return _coo(M.row, M.col, M.data, M.shape, device)
 
 
 class GraphImputer(BaseModel):
@@ -233,9 +242,7 @@ class GraphImputer(BaseModel):
         lib = np.bincount(r, weights=v, minlength=len(nodes))
         scale = np.divide(TARGET_SUM, lib, out=np.zeros_like(lib), where=lib > 0)
         vals = np.log1p(v * scale[r]).astype(np.float32)
-        x = torch.sparse_coo_tensor(torch.from_numpy(np.vstack([r, c]).astype(np.int64)),
-                                    torch.from_numpy(vals), (len(nodes), self._counts.shape[1]),
-                                    device=device).coalesce()
+        x = _coo(r, c, vals, (len(nodes), self._counts.shape[1]), device)
         adj = _to_torch_sparse(self._adj[nodes][:, nodes], device)
         target = torch.arange(len(cells), device=device)
         return x, adj, target

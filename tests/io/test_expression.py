@@ -168,7 +168,8 @@ def test_read_10x_mtx_prefix_labels_and_gex_only(tmp_path, counts):
     assert adata.obs[LABEL_KEY].tolist()[:2] == ["2", "10"]
     assert pd.isna(adata.obs[LABEL_KEY].iloc[2])
     assert list(adata.obs[LABEL_KEY].cat.categories) == ["2", "10"]  # natural order
-    assert read_10x_mtx(folder, gex_only=False).n_vars == 4
+    with pytest.warns(InputWarning, match="no label"):
+        assert read_10x_mtx(folder, gex_only=False).n_vars == 4
 
 
 def test_read_10x_mtx_duplicate_symbols_and_errors(tmp_path, counts):

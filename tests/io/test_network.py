@@ -97,3 +97,10 @@ def test_shared_data_lofgof_network_and_tfs(shared_data):
     assert net.equals(read_beeline_network(folder / "BL--network.csv.gz"))
     tfs = read_tfs(folder / "TF.csv.gz")
     assert len(tfs) == 620 and set(net["source"]) <= set(tfs)
+
+
+def test_read_tfs_corrupt_gzip(tmp_path):
+    path = tmp_path / "TF.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        read_tfs(path)
