@@ -8,6 +8,7 @@ package is imported so that messages show up in notebooks, and its level follows
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,12 +34,14 @@ def progress(iterable: Iterable[Any] | None = None, *, total: int | None = None,
     desc
         Text in front of the bar.
     disable
-        Force the bar on or off; by default ``not settings.progress``.
+        Force the bar on or off; by default ``not settings.progress``, and off on processes
+        other than rank 0 of a ``torchrun`` launch.
     """
     from tqdm.auto import tqdm
 
     from ._settings import settings
 
     if disable is None:
-        disable = not settings.progress
+        # under torchrun only rank 0 draws bars (the others would interleave theirs)
+        disable = not settings.progress or os.environ.get("RANK", "0") != "0"
     return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False, **kwargs)

@@ -17,7 +17,7 @@ for _i, _c in enumerate("ACGT"):
     _CODE[ord(_c)] = _i
 
 
-def _codes(seqs: list[str]) -> list[np.ndarray]:
+def _codes(seqs: list[str]) -> list[np.ndarray]:  # per-sequence letter codes (N -> 4)
     return [_CODE[np.frombuffer(s.encode("ascii"), np.uint8)] for s in seqs]
 
 
@@ -76,29 +76,35 @@ def kmer_counts(sequences: str | Sequence[str], k: int | Sequence[int] = 6, *,
     Sparse ``(N, sum 4^k)`` matrix; columns named by :func:`kmer_names`.
     """
     seqs = check_sequences(sequences)
+    strands = [seqs]
     if both_strands:
         from ..data._sequence import reverse_complement
 
-        rc = reverse_complement(seqs)
+        strands.append(reverse_complement(seqs))
+    lengths = np.array([len(s) for s in seqs])
     blocks = []
     for kk in _ks(k):
+        weights = 4 ** np.arange(kk - 1, -1, -1)
         rows, cols, vals = [], [], []
-        for strand_seqs in ([seqs, rc] if both_strands else [seqs]):
-            for i, c in enumerate(_codes(strand_seqs)):
-                n = len(c) - kk + 1
-                if n <= 0:
-                    continue
-                win = np.lib.stride_tricks.sliding_window_view(c, kk)
-                ok = (win < 4).all(1)
-                idx = (win[ok] * (4 ** np.arange(kk - 1, -1, -1))).sum(1)
-                u, cnt = np.unique(idx, return_counts=True)
-                rows.append(np.full(len(u), i))
-                cols.append(u)
-                vals.append(cnt / (n if normalize else 1.0))
-        m = sp.csr_matrix((np.concatenate(vals) if vals else [],
-                           (np.concatenate(rows) if rows else [],
-                            np.concatenate(cols) if cols else [])),
-                          shape=(len(seqs), 4**kk))
+        for L in np.unique(lengths):  # vectorised over sequences of one length
+            members = np.flatnonzero(lengths == L)
+            n_pos = L - kk + 1
+            if n_pos <= 0:
+                continue
+            for strand in strands:
+                codes = _CODE[np.frombuffer("".join(strand[i] for i in members).encode("ascii"),
+                                            np.uint8)].reshape(len(members), L)
+                win = np.lib.stride_tricks.sliding_window_view(codes, kk, axis=1)
+                ok = (win < 4).all(2)
+                idx = (win * weights).sum(2)
+                r = np.broadcast_to(members[:, None], idx.shape)
+                rows.append(r[ok])
+                cols.append(idx[ok])
+                vals.append(np.full(int(ok.sum()), 1.0 / (n_pos if normalize else 1.0)))
+        m = sp.coo_matrix((np.concatenate(vals) if vals else np.zeros(0),
+                           (np.concatenate(rows) if rows else np.zeros(0, int),
+                            np.concatenate(cols) if cols else np.zeros(0, int))),
+                          shape=(len(seqs), 4**kk)).tocsr()
         m.sum_duplicates()
         blocks.append(m)
     return sp.hstack(blocks, format="csr")

@@ -10,6 +10,8 @@ import sys
 from ._app import app
 from . import _graphs  # noqa: F401  (registers commands)
 from . import _seq  # noqa: F401  (registers `gnngeno seq ...`)
+from . import _impute  # noqa: F401  (registers `gnngeno impute`)
+from . import _grn  # noqa: F401  (registers `gnngeno grn`, `gnngeno grn-benchmark`)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,17 @@ def network_to_adjacency(net: pd.DataFrame, genes, *, weighted: bool = True) -> 
         raise ValueError("network genes missing from `genes`; align it first (align_network).")
     w = net[keys.WEIGHT].to_numpy(dtype=np.float32) if weighted and keys.WEIGHT in net else \
         np.ones(len(net), dtype=np.float32)
-    return sp.csr_matrix((w, (src, dst)), shape=(len(index), len(index)), dtype=np.float32)
+    if (w == 0).any():
+        import warnings
+
+        from .._validate import InputWarning
+
+        warnings.warn(f"{int((w == 0).sum())} edge(s) with weight 0 are left out (a zero in a "
+                      "sparse adjacency means 'no edge'); pass weighted=False to keep them as 1.",
+                      InputWarning, stacklevel=3)
+    A = sp.csr_matrix((w, (src, dst)), shape=(len(index), len(index)), dtype=np.float32)
+    A.eliminate_zeros()
+    return A
 
 
 def adjacency_to_network(A, genes, *, sort: bool = True) -> pd.DataFrame:

@@ -167,6 +167,7 @@ class Embedder(BaseModel):
             check_counts(X, what)
 
         seed_everything(self.seed)
+        self._pca_fit: tuple[np.ndarray, np.ndarray] | None = None
         self._prepare(adata)
         if not self.is_graph:
             cls = VariationalAutoencoder if kind == "vae" else Autoencoder
@@ -196,7 +197,7 @@ class Embedder(BaseModel):
             return out
         lognorm = _log_normalised(X) if self.is_counts else X
         if self.graph == "cell":
-            out["x"] = torch.from_numpy(lognorm)
+            out["x"] = torch.from_numpy(self._pca(lognorm))
             if self.feature_likelihood in ("nb", "zinb"):
                 out["target"] = torch.from_numpy(X)
                 out["size_factor"] = torch.from_numpy(X.sum(1))
@@ -209,10 +210,24 @@ class Embedder(BaseModel):
             out["x"] = torch.from_numpy(prof)
             if self.feature_likelihood == "gaussian":
                 out["target"] = out["x"]
-        out["edge_index"], out["edge_weight"] = self._graph_edges(adata)
+        out["edge_index"], out["edge_weight"] = self._graph_edges(adata, out["x"].numpy())
         return out
 
-    def _graph_edges(self, adata) -> tuple[torch.Tensor, torch.Tensor]:
+    def _pca(self, lognorm: np.ndarray) -> np.ndarray:
+        """Cell-graph node features: PCA (``n_pcs``) of the log-normalised values, with the
+        loadings fitted on the training data and reused on new data."""
+        if self._pca_fit is None:
+            from sklearn.decomposition import PCA
+
+            n = int(min(self._init_params["n_pcs"], lognorm.shape[0] - 1, lognorm.shape[1] - 1))
+            if n < 1:
+                raise InputError("too few cells or genes for the PCA node features.")
+            pca = PCA(n, svd_solver="arpack", random_state=self.seed).fit(lognorm)
+            self._pca_fit = (pca.mean_.astype(np.float32), pca.components_.astype(np.float32))
+        mean, comps = self._pca_fit
+        return ((lognorm - mean) @ comps.T).astype(np.float32)
+
+    def _graph_edges(self, adata, rep: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         import anndata as ad
 
         from .. import gr
@@ -231,9 +246,8 @@ class Embedder(BaseModel):
                                      f"nor .obsp[{key!r}] exists (present: {list(adata.obsp)}). "
                                      "Build it with gnngeno.gr.cell_graph or pass graph_key=None.")
             else:
-                tmp = ad.AnnData(X=adata.layers[self.layer] if self.layer else adata.X)
-                tmp.obs_names, tmp.var_names = adata.obs_names, adata.var_names
-                gr.cell_graph(tmp, n_neighbors=p["n_neighbors"], n_pcs=p["n_pcs"],
+                tmp = ad.AnnData(obs=adata.obs[[]].copy(), obsm={"X_pca": rep})
+                gr.cell_graph(tmp, n_neighbors=p["n_neighbors"], use_rep="X_pca",
                               seed=self.seed, transformer="sklearn" if adata.n_obs <= 5000 else None)
                 A = tmp.obsp[keys.connectivities_key(keys.CELL_GRAPH_KEY)]
         else:
@@ -356,8 +370,8 @@ class Embedder(BaseModel):
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-                    tot += float(out["loss"]) * len(idx)
-                    recon += float(out["reconstruction"]) * len(idx)
+                    tot += out["loss"].item() * len(idx)
+                    recon += out["reconstruction"].item() * len(idx)
                     count += len(idx)
                 return {"loss": tot / count, "reconstruction": recon / count}
 
@@ -366,7 +380,7 @@ class Embedder(BaseModel):
                 for start in range(0, len(val_idx), 1024):
                     idx = val_idx[start:start + 1024]
                     xb, sb = batch(idx)
-                    tot += float(module.loss(xb, sb, kl_weight=1.0)["loss"]) * len(idx)
+                    tot += module.loss(xb, sb, kl_weight=1.0)["loss"].item() * len(idx)
                     count += len(idx)
                 return {"val_loss": tot / count}
         else:
@@ -396,7 +410,7 @@ class Embedder(BaseModel):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                return {k: float(v) for k, v in out.items()}
+                return {k: v.item() for k, v in out.items()}
 
             def validate() -> dict[str, float]:
                 if len(val_nodes) == 0 and val_ei.shape[1] == 0:
@@ -474,13 +488,15 @@ class Embedder(BaseModel):
 
     # ------------------------------------------------------------------ save/load
     def _extra_state(self) -> dict[str, Any]:
-        return {"is_counts": self.is_counts,
+        return {"is_counts": self.is_counts, "pca": self._pca_fit,
                 "train_params": getattr(self, "train_params_", None)}
 
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         if state.get("is_counts") is not None and state["is_counts"] != self.is_counts:
             warnings.warn("the AnnData given to load() and the training data differ in kind "
                           "(counts vs. normalised values).", InputWarning, stacklevel=3)
+        if state.get("pca") is not None:
+            self._pca_fit = state["pca"]
         if state.get("train_params"):
             self.train_params_ = state["train_params"]
 

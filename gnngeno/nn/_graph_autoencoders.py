@@ -24,6 +24,26 @@ from ._utils import get_activation
 CONVS = ("gcn", "gat")
 
 
+def gcn_adjacency(edge_index: torch.Tensor, edge_weight: torch.Tensor | None,
+                  num_nodes: int) -> torch.Tensor:
+    """GCN-normalised adjacency with self-loops, ``D^-1/2 (A + I) D^-1/2``, as a sparse CSR
+    tensor in PyG's transposed layout (row = target), for ``GCNConv(normalize=False)``.
+
+    Shapes
+    ------
+    ``edge_index`` (2, E), ``edge_weight`` (E,) -> sparse (N, N).
+    """
+    import warnings
+
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+    ei, w = gcn_norm(edge_index, edge_weight, num_nodes, add_self_loops=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adj = torch.sparse_coo_tensor(torch.stack([ei[1], ei[0]]), w, (num_nodes, num_nodes))
+        return adj.coalesce().to_sparse_csr()
+
+
 class GraphEncoder(nn.Module):
     """Two graph-convolution layers (GCN or GAT) to a latent, optionally variational.
 
@@ -62,9 +82,11 @@ class GraphEncoder(nn.Module):
                              f"{list(CONVS)}.")
         self.conv_kind, self.variational = conv, variational
         if conv == "gcn":
-            self.conv1 = GCNConv(n_input, n_hidden)
-            self.conv_mu = GCNConv(n_hidden, n_latent)
-            self.conv_logstd = GCNConv(n_hidden, n_latent) if variational else None
+            # normalisation is done once per graph in gcn_adjacency (cached), then sparse matmul
+            self.conv1 = GCNConv(n_input, n_hidden, normalize=False)
+            self.conv_mu = GCNConv(n_hidden, n_latent, normalize=False)
+            self.conv_logstd = (GCNConv(n_hidden, n_latent, normalize=False) if variational
+                                else None)
         else:
             if n_hidden % heads:
                 raise ValueError(f"GraphEncoder: n_hidden={n_hidden} must be a multiple of "
@@ -74,14 +96,26 @@ class GraphEncoder(nn.Module):
             self.conv_logstd = GATConv(n_hidden, n_latent, heads=1) if variational else None
         self.act = get_activation(activation)
         self.dropout = nn.Dropout(dropout)
+        self._adj_cache: tuple | None = None
 
     def _conv(self, layer, x, edge_index, edge_weight):
         if self.conv_kind == "gcn":
-            return layer(x, edge_index, edge_weight)
+            return layer(x, edge_index)  # edge_index is the normalised sparse adjacency here
         return layer(x, edge_index)
+
+    def _adjacency(self, edge_index, edge_weight, n: int):
+        key = (edge_index.data_ptr(), tuple(edge_index.shape), n, edge_index.device,
+               None if edge_weight is None else edge_weight.data_ptr())
+        if self._adj_cache is None or self._adj_cache[0] != key:
+            # keep the inputs referenced so that their memory (and data_ptr) is not reused
+            self._adj_cache = (key, gcn_adjacency(edge_index, edge_weight, n), edge_index,
+                               edge_weight)
+        return self._adj_cache[1]
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
                 edge_weight: torch.Tensor | None = None):
+        if self.conv_kind == "gcn":
+            edge_index = self._adjacency(edge_index, edge_weight, x.shape[0])
         h = self.dropout(self.act(self._conv(self.conv1, self.dropout(x), edge_index,
                                              edge_weight)))
         mu = self._conv(self.conv_mu, h, edge_index, edge_weight)
@@ -196,4 +230,4 @@ class GraphAutoencoder(nn.Module):
         return z
 
 
-__all__ = ["CONVS", "GraphAutoencoder", "GraphEncoder"]
+__all__ = ["CONVS", "GraphAutoencoder", "GraphEncoder", "gcn_adjacency"]

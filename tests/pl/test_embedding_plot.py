@@ -48,9 +48,27 @@ def test_embedding_gene_axis(adata):
     assert ax.collections[0].get_offsets().shape == (adata.n_vars, 2)
 
 
-def test_embedding_umap_does_not_touch_adata(adata):
-    ax = pl.embedding(adata, color="cell_type", umap=True, n_neighbors=5, show=False)
-    assert ax.collections[0].get_offsets().shape == (adata.n_obs, 2)
+def test_embedding_umap_does_not_touch_adata(adata, monkeypatch):
+    import scanpy as sc
+
+    calls = {}
+
+    # scanpy's neighbors/UMAP compile numba code for ~1 min on first use: stub them, checking
+    # what pl.embedding asks of them.
+    def fake_neighbors(tmp, use_rep=None, n_neighbors=15, random_state=0, **kw):
+        calls["neighbors"] = (use_rep, n_neighbors, tmp.n_obs)
+        tmp.uns["neighbors"] = {}
+
+    def fake_umap(tmp, random_state=0, **kw):
+        calls["umap"] = random_state
+        tmp.obsm["X_umap"] = tmp.obsm["X_gnngeno"][:, :2] * -1.0
+
+    monkeypatch.setattr(sc.pp, "neighbors", fake_neighbors)
+    monkeypatch.setattr(sc.tl, "umap", fake_umap)
+    ax = pl.embedding(adata, color="cell_type", umap=True, n_neighbors=5, seed=3, show=False)
+    assert calls == {"neighbors": ("X_gnngeno", 5, adata.n_obs), "umap": 3}
+    assert np.allclose(np.sort(ax.collections[0].get_offsets()[:, 0]),
+                       np.sort(-adata.obsm["X_gnngeno"][:, 0]))
     assert "X_umap" not in adata.obsm and "neighbors" not in adata.uns
     assert "UMAP" in ax.get_xlabel()
 
