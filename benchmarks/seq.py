@@ -10,6 +10,7 @@ Run (from the repository root)::
 
     .venv/bin/python benchmarks/seq.py                       # USF1 ZNF143 TEAD4, full training
     .venv/bin/python benchmarks/seq.py --tfs USF1 --max-train 5000 --seeds 0 1
+    .venv/bin/python benchmarks/seq.py --grn --seeds 0 1 2  # promoter features for hHEP GRNs
 """
 
 from __future__ import annotations
@@ -111,6 +112,72 @@ def run_tf(tf: str, data: Path, seed: int, args, db) -> tuple[list[dict], list[d
     return rows, motif_rows
 
 
+def run_grn(args) -> None:
+    """Do promoter embeddings (tl.encode_sequences) change GRN scores on hHEP?
+
+    For each hHEP network: GRNPredictor on the given split with expression features only, with
+    expression + promoter embeddings (adata.varm["gnngeno_seq"]), and with expression + random
+    features of the same size (control for "any extra columns").
+    """
+    import warnings
+
+    from gnngeno import InputWarning
+    from gnngeno.io import read_grn_benchmark
+    from gnngeno.models import GRNPredictor, SequenceModel
+    from gnngeno.tl import encode_sequences
+
+    grn_root = args.data.parent / "grn" / "beeline_scrna" / "hHEP" / "TFs500"
+    promoters = pd.read_csv(args.data / "promoters" / "human_epdnew_core_promoters.tsv.gz",
+                            sep="\t")
+    rows = []
+    seq_model = None
+    for net in args.grn_nets:
+        bench = read_grn_benchmark(grn_root / net)
+        adata = bench.adata
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InputWarning)  # missing promoters: reported below
+            t = time.perf_counter()
+            if seq_model is None:
+                # one self-supervised promoter model (promoter vs dinucleotide shuffle), reused
+                uniq = promoters["sequence"].str.upper().drop_duplicates().tolist()
+                from gnngeno.data import add_shuffled_negatives
+
+                Xp, yp = add_shuffled_negatives(uniq, seed=0)
+                seq_model = SequenceModel(n_filters=32, filter_size=11, hidden=16, seed=0,
+                                          length=60)
+                seq_model.train(Xp, yp, max_epochs=6, patience=2)
+                hist = seq_model.history.loc[seq_model.history_.best_epoch]
+                print(f"promoter model: val AUROC {hist['val_auroc']:.3f} (promoter vs shuffle), "
+                      f"{time.perf_counter() - t:.0f} s", flush=True)
+            encode_sequences(adata, promoters, model=seq_model, gene_col="gene_symbol",
+                             fallback="mean")
+        info = adata.uns["gnngeno_seq"]
+        print(f"hHEP/{net}: {adata.n_vars - info['n_missing']} of {adata.n_vars} genes have a "
+              f"promoter ({info['n_missing']} use the mean embedding)", flush=True)
+        rng = np.random.default_rng(0)
+        adata.varm["random"] = rng.normal(size=adata.varm["gnngeno_seq"].shape).astype(np.float32)
+        for seed in args.seeds:
+            for label, feats in [("expression", None), ("+ promoter CNN", "gnngeno_seq"),
+                                 ("+ random (control)", "random")]:
+                model = GRNPredictor(adata, tfs=bench.tfs, gene_features=feats, seed=seed)
+                _, wall, cpu = _timed(lambda m=model, b=bench: m.train(split=b.splits))
+                ev = model.evaluate("test")
+                rows.append({"net": f"hHEP/{net}", "features": label, "seed": seed, **ev,
+                             "wall_s": wall, "cpu_s": cpu})
+                print(f"  hHEP/{net} seed {seed} {label}: {ev}", flush=True)
+    res = pd.DataFrame(rows)
+    metric_cols = [c for c in res.columns if c not in ("net", "features", "seed", "wall_s", "cpu_s")]
+    agg = {}
+    for c in metric_cols + ["cpu_s"]:
+        agg[c] = (c, lambda s: f"{s.mean():.4f} ± {s.std(ddof=1):.4f}" if len(s) > 1
+                  else f"{s.mean():.4f}")
+    table = res.groupby(["net", "features"], sort=False).agg(**agg).reset_index()
+    print("\n## hHEP GRN test scores with / without promoter embeddings (mean ± sd over seeds)\n")
+    print(_markdown(table))
+    if args.out is not None:
+        res.to_csv(f"{args.out}_grn.tsv", sep="\t", index=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tfs", nargs="+", default=["USF1", "ZNF143", "TEAD4"])
@@ -128,6 +195,9 @@ def main() -> None:
     ap.add_argument("--top-filters", type=int, default=3)
     ap.add_argument("--no-kmer", action="store_true")
     ap.add_argument("--out", type=Path, default=None, help="Also write the tables (TSV prefix).")
+    ap.add_argument("--grn", action="store_true",
+                    help="Instead: measure promoter embeddings as GRN node features on hHEP.")
+    ap.add_argument("--grn-nets", nargs="+", default=["Non-Specific", "STRING", "Specific"])
     args = ap.parse_args()
 
     import torch
@@ -138,6 +208,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if not args.data.is_dir():
         raise SystemExit(f"sequence data not found at {args.data}; pass --data")
+    if args.grn:
+        run_grn(args)
+        return
     db = read_meme(args.data / JASPAR)
     print(f"torch threads: {torch.get_num_threads()}, CPU cores: {os.cpu_count()}, training "
           f"peaks: {'all' if not args.max_train else args.max_train} (+ as many shuffles)",

@@ -12,6 +12,7 @@ from . import _graphs  # noqa: F401  (registers commands)
 from . import _seq  # noqa: F401  (registers `gnngeno seq ...`)
 from . import _impute  # noqa: F401  (registers `gnngeno impute`)
 from . import _grn  # noqa: F401  (registers `gnngeno grn`, `gnngeno grn-benchmark`)
+from . import _embed  # noqa: F401  (registers `gnngeno embed`)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,15 +89,17 @@ def grn(
                f"{model.train_time_:.1f} s")
     if "metrics" in res:
         m = res["metrics"]
-        typer.echo(f"held-out test edges of the prior ({split} split): AUROC {m['auroc']:.3f}, "
-                   f"AUPRC {m['auprc']:.3f} (density {m['density']:.3f}, ratio "
-                   f"{m['auprc_ratio']:.2f})")
-    if truth is not None:
+        what = ("held-out edges of the planted network" if truth is not None and prior is None
+                else "held-out edges of the prior")
+        typer.echo(f"{what} ({split} split, {m['n_pos']} positives among {m['n_candidates']} "
+                   f"test pairs): AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} (random: "
+                   f"{m['density']:.3f}; ratio {m['auprc_ratio']:.2f}, EPR {m['epr']:.2f})")
+    if truth is not None and prior is not None:
         from ..metrics import evaluate_grn
 
         m = evaluate_grn(edges, truth, tfs=model.tfs, genes=model.var_names)
-        typer.echo(f"against the planted network (all candidates, training edges included): "
-                   f"AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} (density {m['density']:.3f})")
+        typer.echo(f"against the planted network (all candidates): AUROC {m['auroc']:.3f}, "
+                   f"AUPRC {m['auprc']:.3f} (random: {m['density']:.3f})")
 
 
 @app.command("grn-benchmark")

@@ -240,14 +240,16 @@ def chunked_pca(source, *, n_comps: int = 50, layer: str | None = None,
         raise InputError(f"too few cells ({n}) or genes ({g}) for PCA.")
     ell = int(min(k + oversample, g, n))
     passes = 0
+    bar = progress(total=(2 * int(n_iter) + 2) * -(-n // chunk_size), desc="chunked PCA")
 
     def chunks(desc):
         nonlocal passes, normalize
         passes += 1
-        for s, C in iter_chunks(path_or_ad, layer=layer, chunk_size=chunk_size, desc=desc):
+        for s, C in iter_chunks(path_or_ad, layer=layer, chunk_size=chunk_size):
             if normalize is None:
                 normalize = _is_counts(C)
             yield s, (_normalise_chunk(C, target_sum) if normalize else C)
+            bar.update(1)
 
     def spmm(C: sp.csr_matrix, D: np.ndarray) -> np.ndarray:
         from ..data._minibatch import to_torch_csr
@@ -292,6 +294,7 @@ def chunked_pca(source, *, n_comps: int = 50, layer: str | None = None,
     Q, _ = np.linalg.qr(Y)
     del Y
     B = xt_times(Q).T  # (ell, g) = Q^T (X - 1 mu^T)
+    bar.close()
     Ub, S, Vt = np.linalg.svd(B.astype(np.float64), full_matrices=False)
     U = Q @ Ub[:, :k].astype(np.float32)
     # deterministic signs (sklearn's svd_flip on V: largest |loading| positive)

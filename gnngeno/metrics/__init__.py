@@ -5,3 +5,7 @@ from ._grn import (  # noqa: F401
     evaluate_grn, grn_metrics,
 )
 from ._imputation import clustering_agreement, imputation_metrics  # noqa: F401
+from ._clustering import (  # noqa: F401, E402
+    clustering_scores, kmeans_clusters, kmeans_scores, label_agreement, leiden_clusters,
+    leiden_scores,
+)

@@ -24,7 +24,7 @@ def _check(X, labels) -> tuple[np.ndarray, np.ndarray]:
     return X, labels
 
 
-def clustering_agreement(labels, clusters) -> dict[str, float]:
+def label_agreement(labels, clusters) -> dict[str, float]:
     """ARI and NMI between known ``labels`` and ``clusters`` (any hashable values).
 
     Returns
@@ -81,7 +81,7 @@ def kmeans_scores(X, labels, *, n_clusters: int | None = None, seed: int | None 
     """
     X, labels = _check(X, labels)
     k = len(np.unique(labels)) if n_clusters is None else int(n_clusters)
-    return clustering_agreement(labels, kmeans_clusters(X, k, seed=seed, n_init=n_init))
+    return label_agreement(labels, kmeans_clusters(X, k, seed=seed, n_init=n_init))
 
 
 def leiden_clusters(X, *, n_neighbors: int = 15, resolution: float = 1.0,
@@ -128,7 +128,7 @@ def leiden_scores(X, labels, *, n_neighbors: int = 15, resolution: float = 1.0,
     X, labels = _check(X, labels)
     clusters = leiden_clusters(X, n_neighbors=n_neighbors, resolution=resolution, seed=seed,
                                transformer=transformer)
-    out = clustering_agreement(labels, clusters)
+    out = label_agreement(labels, clusters)
     out["n_clusters"] = int(len(np.unique(clusters)))
     return out
 
@@ -155,5 +155,5 @@ def clustering_scores(X, labels, *, methods: Sequence[str] = ("kmeans", "leiden"
     return out
 
 
-__all__ = ["clustering_agreement", "clustering_scores", "kmeans_clusters", "kmeans_scores",
+__all__ = ["label_agreement", "clustering_scores", "kmeans_clusters", "kmeans_scores",
            "leiden_clusters", "leiden_scores"]

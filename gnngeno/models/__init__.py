@@ -15,3 +15,7 @@ __all__ += ["GraphImputer"]
 from ._sequence_model import SequenceModel  # noqa: E402
 
 __all__ += ["SequenceModel"]
+
+from ._embedder import Embedder  # noqa: E402
+
+__all__ += ["Embedder"]

@@ -246,7 +246,9 @@ class Embedder(BaseModel):
                                      f"nor .obsp[{key!r}] exists (present: {list(adata.obsp)}). "
                                      "Build it with gnngeno.gr.cell_graph or pass graph_key=None.")
             else:
-                tmp = ad.AnnData(obs=adata.obs[[]].copy(), obsm={"X_pca": rep})
+                tmp = ad.AnnData(X=adata.layers[self.layer] if self.layer else adata.X,
+                                 obsm={"X_pca": rep})
+                tmp.obs_names, tmp.var_names = adata.obs_names, adata.var_names
                 gr.cell_graph(tmp, n_neighbors=p["n_neighbors"], use_rep="X_pca",
                               seed=self.seed, transformer="sklearn" if adata.n_obs <= 5000 else None)
                 A = tmp.obsp[keys.connectivities_key(keys.CELL_GRAPH_KEY)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -93,20 +94,16 @@ def neighbourhood(adj: sp.csr_matrix, cells: np.ndarray, n_hops: int) -> np.ndar
     return np.concatenate(nodes)
 
 
-def _coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape, device) -> torch.Tensor:
-    """A torch COO tensor from entries sorted by (row, col) without duplicates (as a canonical
-    CSR gives them), marked coalesced without the cost of coalescing."""
-    idx = torch.from_numpy(np.vstack([rows, cols]).astype(np.int64))
-    return torch.sparse_coo_tensor(idx, torch.from_numpy(np.asarray(vals, dtype=np.float32)),
-                                   tuple(shape), device=device, is_coalesced=True,
-                                   check_invariants=False)
-
-
-def _to_torch_sparse(M: sp.spmatrix, device) -> torch.Tensor:
+def _csr(M: sp.csr_matrix, device) -> torch.Tensor:
+    """A torch sparse CSR tensor sharing the structure of a scipy CSR matrix."""
     M = sp.csr_matrix(M)
-    M.sort_indices()
-    M = M.tocoo()
-    return _coo(M.row, M.col, M.data, M.shape, device)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(M.indptr.astype(np.int64)),
+            torch.from_numpy(M.indices.astype(np.int64)),
+            torch.from_numpy(M.data.astype(np.float32)), M.shape, device=device,
+            check_invariants=False)
 
 
 class GraphImputer(BaseModel):
@@ -232,18 +229,21 @@ class GraphImputer(BaseModel):
         Returns ``(x, adj, target)`` with target = ``arange(len(cells))``.
         """
         nodes = neighbourhood(self._adj, cells, self.module.n_layers)
-        sub = inputs[nodes].tocoo()
-        r, c, v = sub.row, sub.col, sub.data
+        sub = sp.csr_matrix(inputs[nodes])
         if hide is not None:
+            r = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
             in_batch = r < len(cells)
             drop = np.zeros(r.size, dtype=bool)
-            drop[in_batch] = hide[r[in_batch], c[in_batch]]
-            r, c, v = r[~drop], c[~drop], v[~drop]
-        lib = np.bincount(r, weights=v, minlength=len(nodes))
+            drop[in_batch] = hide[r[in_batch], sub.indices[in_batch]]
+            data = sub.data.copy()
+            data[drop] = 0.0
+            sub = sp.csr_matrix((data, sub.indices, sub.indptr), shape=sub.shape)
+            sub.eliminate_zeros()
+        lib = np.asarray(sub.sum(axis=1), dtype=np.float64).ravel()
         scale = np.divide(TARGET_SUM, lib, out=np.zeros_like(lib), where=lib > 0)
-        vals = np.log1p(v * scale[r]).astype(np.float32)
-        x = _coo(r, c, vals, (len(nodes), self._counts.shape[1]), device)
-        adj = _to_torch_sparse(self._adj[nodes][:, nodes], device)
+        sub.data = np.log1p(sub.data * np.repeat(scale, np.diff(sub.indptr))).astype(np.float32)
+        x = _csr(sub, device)
+        adj = _csr(self._adj[nodes][:, nodes], device)
         target = torch.arange(len(cells), device=device)
         return x, adj, target
 

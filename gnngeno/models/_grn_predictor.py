@@ -82,13 +82,15 @@ class GRNPredictor(BaseModel):
         ``"bilinear"`` (directed, default), ``"dot"`` or ``"mlp"``.
     node_bias
         Learnable per-gene source and target bias in the decoder (captures how many targets a
-        TF has; transductive: genes unseen in training keep 0).
+        TF has; transductive: genes unseen in training keep 0). ``None`` (auto): on, except
+        for held-out-TF splits and the self-supervised mode, where it cannot help.
     degree_features
         Use the log training-graph degrees as node features and as decoder pair features
         (leave-one-out for training positives, so that training matches prediction).
+        ``None`` (auto): as ``node_bias``.
     coexpression_k
         Add each gene's ``k`` strongest co-expression partners to the message-passing graph
-        (0: prior edges only). Helps TFs without known edges.
+        (0: prior edges only). ``None`` (auto): 10 in the self-supervised mode, else 0.
     activation, dropout
         Non-linearity and dropout of the encoder.
     seed
@@ -120,9 +122,9 @@ class GRNPredictor(BaseModel):
         heads: int = 4,
         residual: bool = True,
         decoder: str = "bilinear",
-        node_bias: bool = True,
-        degree_features: bool = True,
-        coexpression_k: int = 0,
+        node_bias: bool | None = None,
+        degree_features: bool | None = None,
+        coexpression_k: int | None = None,
         activation: str = "relu",
         dropout: float = 0.2,
         seed: int | None = None,
@@ -131,7 +133,7 @@ class GRNPredictor(BaseModel):
         check_choice(decoder, DECODERS, "decoder")
         if num_layers < 1 or num_layers > 5:
             raise InputError(f"num_layers must be 1-5, got {num_layers}.")
-        if coexpression_k < 0:
+        if coexpression_k is not None and coexpression_k < 0:
             raise InputError(f"coexpression_k must be >= 0, got {coexpression_k}.")
         X = check_adata(adata, layer=layer, min_cells=3, min_genes=2)
         super().__init__(adata)
@@ -176,20 +178,41 @@ class GRNPredictor(BaseModel):
         self.split_: LinkSplit | None = None
         self.mode_: str | None = None
         self.train_time_: float | None = None
+        self._user_opts = {k: self._init_params[k]
+                           for k in ("node_bias", "degree_features", "coexpression_k")}
+        self._build_module()
 
-        seed_everything(seed)
-        in_dim = self.features_.shape[1] + (2 if degree_features else 0)
-        enc = GNNEncoder(in_dim, hidden_dim, out_dim, num_layers, conv=encoder,
-                         activation=activation, dropout=dropout, residual=residual, heads=heads)
-        dec = LinkDecoder(out_dim, kind=decoder, n_nodes=self.n_genes if node_bias else None,
-                          n_pair_features=2 if degree_features else 0, activation=activation,
-                          dropout=dropout)
+    def _resolved(self, mode: str | None = None, split: str | None = None) -> dict[str, Any]:
+        """node_bias / degree_features / coexpression_k with ``None`` (auto) resolved."""
+        p = self._user_opts
+        transductive = not (mode == "self-supervised" or split == "tf")
+        return {
+            "node_bias": transductive if p["node_bias"] is None else bool(p["node_bias"]),
+            "degree_features": (transductive if p["degree_features"] is None
+                                else bool(p["degree_features"])),
+            "coexpression_k": ((10 if mode == "self-supervised" else 0)
+                               if p["coexpression_k"] is None else int(p["coexpression_k"])),
+        }
+
+    def _build_module(self, mode: str | None = None, split: str | None = None) -> None:
+        """(Re)build the torch module for the resolved options, seeded."""
+        p = self._init_params
+        self._opts = self._resolved(mode, split)
+        seed_everything(self.seed)
+        in_dim = self.features_.shape[1] + (2 if self._opts["degree_features"] else 0)
+        enc = GNNEncoder(in_dim, p["hidden_dim"], p["out_dim"], p["num_layers"],
+                         conv=p["encoder"], activation=p["activation"], dropout=p["dropout"],
+                         residual=p["residual"], heads=p["heads"])
+        dec = LinkDecoder(p["out_dim"], kind=p["decoder"],
+                          n_nodes=self.n_genes if self._opts["node_bias"] else None,
+                          n_pair_features=2 if self._opts["degree_features"] else 0,
+                          activation=p["activation"], dropout=p["dropout"])
         self.module = LinkPredictor(enc, dec)
 
     # ------------------------------------------------------------------ graph inputs
     def _coexpression(self) -> np.ndarray:
         if self.coexp_edges_ is None:
-            k = self._init_params["coexpression_k"]
+            k = self._opts["coexpression_k"]
             corr = correlation(self._X)
             self.coexp_edges_ = coexpression_edges(corr, np.arange(self.n_genes), k)
         return self.coexp_edges_
@@ -199,17 +222,17 @@ class GRNPredictor(BaseModel):
         deg = np.bincount(self.train_pos_[0], minlength=self.n_genes), np.bincount(
             self.train_pos_[1], minlength=self.n_genes)
         feats = self.features_
-        if self._init_params["degree_features"]:
+        if self._opts["degree_features"]:
             d = degree_features(self.train_pos_, self.n_genes)
             feats = np.concatenate([feats, d / max(d.max(), 1.0)], axis=1)
-        extra = self._coexpression() if self._init_params["coexpression_k"] > 0 else None
+        extra = self._coexpression() if self._opts["coexpression_k"] > 0 else None
         ei = message_graph(self.n_genes, self.train_pos_, extra)
         x = torch.as_tensor(feats, dtype=torch.float32, device=device)
         return x, ei.to(device), np.stack(deg)
 
     def _pair_features(self, pairs: torch.Tensor, deg: torch.Tensor,
                        loo: torch.Tensor | None = None) -> torch.Tensor | None:
-        if not self._init_params["degree_features"]:
+        if not self._opts["degree_features"]:
             return None
         out_d = deg[0][pairs[0]].float()
         in_d = deg[1][pairs[1]].float()
@@ -233,9 +256,17 @@ class GRNPredictor(BaseModel):
             raise InputError("no prior edge starts at one of the TFs; check tfs= and the prior.")
         return pos
 
-    def _self_supervised_positives(self, k: int) -> np.ndarray:
-        corr = correlation(self._X, rows=self.tf_index)
-        return coexpression_edges(corr, self.tf_index, k)
+    def _self_supervised_positives(self, fraction: float) -> np.ndarray:
+        """The ``fraction`` of TF x gene pairs with the largest |correlation| (one global
+        threshold, so TFs co-expressed with many genes keep many partners)."""
+        if not 0 < fraction < 1:
+            raise InputError(f"self_supervised_fraction must be in (0, 1), got {fraction}.")
+        strength = np.abs(correlation(self._X, rows=self.tf_index))
+        strength[np.arange(len(self.tf_index)), self.tf_index] = -np.inf
+        n = max(1, int(round(fraction * strength.size)))
+        flat = np.argpartition(-strength.ravel(), n - 1)[:n]
+        rows, cols = np.unravel_index(flat, strength.shape)
+        return np.stack([self.tf_index[rows], cols]).astype(np.int64)
 
     def train(
         self,
@@ -249,7 +280,8 @@ class GRNPredictor(BaseModel):
         l2: float = 0.0,
         patience: int | None = 30,
         negative_ratio: float = 1.0,
-        self_supervised_k: int = 20,
+        self_supervised_fraction: float = 0.1,
+        supervision_fraction: float | None = None,
         device: str | None = None,
         checkpoint_path: str | None = None,
         resume: bool = False,
@@ -260,7 +292,7 @@ class GRNPredictor(BaseModel):
         ----------
         prior
             Known edges ``source, target`` (gene names). ``None``: self-supervised on the
-            ``self_supervised_k`` strongest co-expression partners of each TF.
+            ``self_supervised_fraction`` strongest co-expression TF -> gene pairs.
         split
             ``"random"`` (edges), ``"tf"`` (held-out TFs), ``"target"`` (held-out targets), a
             :class:`gnngeno.data.LinkSplit`, or ``{"train", "validation", "test"}`` pair tables
@@ -278,8 +310,14 @@ class GRNPredictor(BaseModel):
         negative_ratio
             Negatives per positive, re-drawn every epoch from TF x gene pairs that are not
             training positives.
-        self_supervised_k
-            Co-expression partners per TF used as targets without a prior.
+        supervision_fraction
+            Each epoch, this random fraction of the training positives is scored and left out
+            of message passing (the rest carry messages), so the model cannot learn that
+            "already connected in the graph" means positive, which never holds for test
+            pairs. ``None`` or 0: every positive is scored and carries messages.
+        self_supervised_fraction
+            Without a prior: the fraction of TF x gene pairs of largest |correlation| used as
+            positives.
         device
             ``"cpu"``, ``"cuda"``, ... (default ``settings.device``).
         checkpoint_path, resume
@@ -301,7 +339,7 @@ class GRNPredictor(BaseModel):
             check_choice(split, SPLIT_METHODS, "split")
             fr = check_fractions(fractions, "fractions")
             if prior is None:
-                pos = self._self_supervised_positives(self_supervised_k)
+                pos = self._self_supervised_positives(self_supervised_fraction)
                 self.mode_ = "self-supervised"
             else:
                 pos = self._prior_positives(prior)
@@ -317,6 +355,11 @@ class GRNPredictor(BaseModel):
                                   method=split, fractions=fr, seed=seed)
         self.split_ = sp_
         self.train_pos_ = np.asarray(sp_.train_pos, dtype=np.int64)
+        if not resume:
+            self.coexp_edges_ = None
+            self._build_module(self.mode_, sp_.method)
+            # the resolved options are what load() must rebuild
+            self._init_params.update(self._opts)
         logger.info(sp_.summary())
 
         dev = settings.torch_device(device)
@@ -326,8 +369,6 @@ class GRNPredictor(BaseModel):
         deg = torch.as_tensor(deg_np, device=dev)
         pos_t = torch.as_tensor(self.train_pos_, device=dev)
         n_pos = pos_t.shape[1]
-        n_neg = max(1, int(round(negative_ratio * n_pos)))
-        ones = torch.ones(n_pos, device=dev)
         optimizer = torch.optim.Adam(self.module.parameters(), lr=lr)
         val_pairs = torch.as_tensor(sp_.val_pairs, device=dev)
         val_y = np.asarray(sp_.val_labels)
@@ -335,21 +376,36 @@ class GRNPredictor(BaseModel):
         bce = torch.nn.functional.binary_cross_entropy_with_logits
         module = self.module
 
+        sup = float(supervision_fraction or 0.0)
+        if not 0 <= sup < 1:
+            raise InputError(f"supervision_fraction must be in [0, 1), got {supervision_fraction}.")
+        coexp = self._coexpression() if self._opts["coexpression_k"] > 0 else None
+
         def train_epoch(epoch: int) -> dict[str, float]:
             module.train()
+            if sup > 0:
+                perm = torch.randperm(n_pos)
+                n_sup = max(1, int(round(sup * n_pos)))
+                target_pos = pos_t[:, perm[:n_sup].to(dev)]
+                msg = message_graph(self.n_genes, self.train_pos_[:, perm[n_sup:].numpy()],
+                                    coexp).to(dev)
+            else:
+                target_pos, msg = pos_t, ei
+            n_t = target_pos.shape[1]
             neg = sample_negatives(self.train_pos_, sources=sp_.neg_sources,
-                                   targets=sp_.neg_targets, num=n_neg).to(dev)
-            pairs = torch.cat([pos_t, neg], dim=1)
-            loo = torch.cat([ones, torch.zeros(neg.shape[1], device=dev)])
+                                   targets=sp_.neg_targets,
+                                   num=max(1, int(round(negative_ratio * n_t)))).to(dev)
+            pairs = torch.cat([target_pos, neg], dim=1)
+            loo = torch.cat([torch.ones(n_t, device=dev), torch.zeros(neg.shape[1], device=dev)])
             labels = loo
             optimizer.zero_grad()
-            logits = module(x, ei, pairs, self._pair_features(pairs, deg, loo))
+            logits = module(x, msg, pairs, self._pair_features(pairs, deg, loo))
             loss = bce(logits, labels)
             pen = weight_penalty(module.parameters(), l1=l1, l2=l2)
             total = loss + pen.to(dev)
             total.backward()
             optimizer.step()
-            return {"loss": float(loss), "penalty": float(pen)}
+            return {"loss": float(loss.detach()), "penalty": float(pen.detach())}
 
         def validate() -> dict[str, float]:
             logits = module(x, ei, val_pairs, self._pair_features(val_pairs, deg))

@@ -23,3 +23,9 @@ __all__ += ["GraphImputerModule"]
 from ._sequence_cnn import SequenceCNN, predict  # noqa: E402
 
 __all__ += ["SequenceCNN", "predict"]
+
+from ._autoencoders import Autoencoder, ExpressionDecoder, VariationalAutoencoder  # noqa: E402
+from ._graph_autoencoders import GraphAutoencoder, GraphEncoder  # noqa: E402
+
+__all__ += ["Autoencoder", "ExpressionDecoder", "VariationalAutoencoder", "GraphAutoencoder",
+            "GraphEncoder"]

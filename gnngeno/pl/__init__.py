@@ -18,5 +18,4 @@ from ._embedding import embedding  # noqa: F401
 from ._history import history  # noqa: F401
 from ._imputation import imputed_vs_observed  # noqa: F401
 from ._network import network  # noqa: F401
-
 from ._sequence import attribution, logo  # noqa: F401  (sequence logos, attribution maps)

@@ -44,7 +44,7 @@ def network(
     source: str = keys.SOURCE,
     target: str = keys.TARGET,
     key: str = keys.GRN_SCORES_KEY,
-    layout: str = "spring",
+    layout: str = "shell",
     labels: bool = True,
     node_size: float = 260.0,
     width_range: tuple[float, float] = (0.4, 4.0),
@@ -78,8 +78,9 @@ def network(
     key
         ``.uns`` key to read from an AnnData.
     layout
-        ``"spring"`` (force-directed), ``"kamada_kawai"``, ``"circular"`` or ``"shell"``
-        (TFs inside, targets outside).
+        ``"shell"`` (genes with drawn out-going edges on an inner circle, pure targets
+        outside; the default, readable when a few TFs regulate many genes), ``"spring"`` (force-directed; shows modules),
+        ``"kamada_kawai"`` or ``"circular"``.
     labels
         Write gene names on the nodes.
     node_size
@@ -134,8 +135,9 @@ def network(
     elif layout == "circular":
         pos = nx.circular_layout(G)
     else:
-        shells = [s for s in (tf_nodes, other_nodes) if s]
-        pos = nx.shell_layout(G, nlist=shells)
+        regulators = [n for n in G.nodes if G.out_degree(n) > 0]
+        regulated = [n for n in G.nodes if G.out_degree(n) == 0]
+        pos = nx.shell_layout(G, nlist=[s for s in (regulators, regulated) if s])
 
     lo, hi = float(w.min()), float(w.max())
     frac = (w - lo) / (hi - lo) if hi > lo else np.ones_like(w)
@@ -175,7 +177,9 @@ def network(
         nx.draw_networkx_labels(G, pos, ax=a, font_size=7)
     a.set_title(title if title is not None else f"top {len(edgelist)} edges "
                 f"(width = {score}, {lo:.3g} to {hi:.3g})")
-    a.legend(loc="best", fontsize="small", frameon=False, markerscale=0.6)
+    a.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False,
+             markerscale=0.6)
+    a.set_aspect("equal")
     a.set_axis_off()
     a.graph = G
     fig = a.figure

@@ -8,8 +8,12 @@ from sklearn.metrics import roc_auc_score
 
 from gnngeno import InputError
 from gnngeno.baselines import (
-    SequenceLogisticRegression, gc_content, gc_logistic_regression, kmer_counts,
-    kmer_logistic_regression, kmer_names,
+    SequenceLogisticRegression,
+    gc_content,
+    gc_logistic_regression,
+    kmer_counts,
+    kmer_logistic_regression,
+    kmer_names,
 )
 from gnngeno.data import add_shuffled_negatives, simulate_sequences
 

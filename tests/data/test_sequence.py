@@ -12,8 +12,15 @@ from hypothesis import strategies as st
 
 from gnngeno import InputError
 from gnngeno.data import (
-    SequenceDataset, add_shuffled_negatives, augment, decode_one_hot, dinucleotide_shuffle,
-    one_hot_encode, reverse_complement, simulate_sequences, split_indices,
+    SequenceDataset,
+    add_shuffled_negatives,
+    augment,
+    decode_one_hot,
+    dinucleotide_shuffle,
+    one_hot_encode,
+    reverse_complement,
+    simulate_sequences,
+    split_indices,
 )
 
 dna = st.text(alphabet="ACGTN", min_size=1, max_size=80)

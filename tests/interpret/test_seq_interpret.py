@@ -7,8 +7,15 @@ import pytest
 
 from gnngeno.data import one_hot_encode, simulate_sequences
 from gnngeno.interpret import (
-    filter_importance, filter_weights_to_pwms, filters_to_pwms, in_silico_mutagenesis,
-    information_content, input_x_gradient, match_motifs, saliency, trim_pwm,
+    filter_importance,
+    filter_weights_to_pwms,
+    filters_to_pwms,
+    in_silico_mutagenesis,
+    information_content,
+    input_x_gradient,
+    match_motifs,
+    saliency,
+    trim_pwm,
 )
 from gnngeno.io import Motif, read_meme, write_meme
 from gnngeno.models import SequenceModel

@@ -9,8 +9,14 @@ import pytest
 
 from gnngeno import InputError
 from gnngeno.io import (
-    Motif, read_deepbind, read_fasta, read_meme, read_sequence_table, read_sequences,
-    write_fasta, write_meme,
+    Motif,
+    read_deepbind,
+    read_fasta,
+    read_meme,
+    read_sequence_table,
+    read_sequences,
+    write_fasta,
+    write_meme,
 )
 
 

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 
-from gnngeno import InputError
-from gnngeno import pl
+from gnngeno import InputError, pl
 
 
 @pytest.fixture()

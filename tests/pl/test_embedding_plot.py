@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gnngeno import InputError
-from gnngeno import pl
+from gnngeno import InputError, pl
 
 
 @pytest.fixture()

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gnngeno import InputError
-from gnngeno import pl
+from gnngeno import InputError, pl
 from gnngeno.train import TrainingHistory
 
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gnngeno import InputError
-from gnngeno import pl
+from gnngeno import InputError, pl
 
 
 @pytest.fixture()
@@ -26,7 +25,7 @@ def test_imputed_vs_observed_panels_identity_and_stats(held_out, tmp_path):
     ident = model_ax.get_lines()[0]
     assert np.allclose(ident.get_xdata(), ident.get_ydata())
     assert model_ax.get_xlim() == knn_ax.get_xlim()
-    assert "r = " in model_ax.get_title()
+    assert model_ax.get_title() == "model" and "r = " in model_ax.texts[0].get_text()
     assert out.exists()
 
 

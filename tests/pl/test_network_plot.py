@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gnngeno import InputError
-from gnngeno import pl
+from gnngeno import InputError, pl
 
 
 @pytest.fixture()
@@ -24,7 +23,7 @@ def test_network_draws_top_edges_with_tfs_marked(edges, tmp_path):
     G = ax.graph
     assert G.number_of_edges() == 10
     top = edges.nlargest(10, "score")
-    assert set(G.edges) == set(zip(top.source, top.target))
+    assert set(G.edges) == set(zip(top.source, top.target, strict=True))
     tfs = {n for n, d in G.nodes(data=True) if d["is_tf"]}
     assert tfs == set(top.source)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -47,7 +46,7 @@ def test_network_width_grows_with_score(edges):
 def test_network_truth_and_explicit_tfs(edges):
     top = edges.nlargest(8, "score")
     truth = top.iloc[:3][["source", "target"]]
-    ax = pl.network(edges, top=8, truth=truth, tfs=["TF1"], layout="shell", show=False)
+    ax = pl.network(edges, top=8, truth=truth, tfs=["TF1"], layout="spring", show=False)
     legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
     assert "in the true network (3)" in legend and "not in the true network (5)" in legend
     tfs = {n for n, d in ax.graph.nodes(data=True) if d["is_tf"]}

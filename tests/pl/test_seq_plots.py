@@ -40,7 +40,7 @@ def test_attribution(tmp_path):
     seq = "ACGTACGTAC"
     scores = np.linspace(-1, 1, len(seq))
     ax = pl.attribution(scores, seq, save=tmp_path / "a.pdf")
-    assert (tmp_path / "a.pdf").exists() and len(ax.patches) == len(seq) - 0  # zero letter skipped?
+    assert (tmp_path / "a.pdf").exists() and len(ax.patches) == len(seq)
     attr = np.random.default_rng(0).normal(size=(4, len(seq)))
     ax2 = pl.attribution(attr, seq, start=2, end=8, show=False)
     assert ax2.get_xlim() == (0, 6)

@@ -1,0 +1,60 @@
+"""``gnngeno embed``: autoencoder embedding of cells (or genes) written into an .h5ad."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._app import app
+
+
+@app.command("embed")
+def embed(
+    input: Path = typer.Argument(..., exists=True, help="Expression file or folder: .h5ad, "
+                                 "10x .h5 / mtx folder, dense X/Y .h5, .csv/.tsv table."),
+    output: Path = typer.Argument(..., help="Output .h5ad (written atomically)."),
+    layer: str = typer.Option(None, "--layer", help="Layer with the expression (raw counts for "
+                              "the count likelihoods); 'X' for the main matrix. Default: "
+                              "'counts' when present, else X."),
+    kind: str = typer.Option("vae", "--kind", help="vae, ae, gae or vgae."),
+    graph: str = typer.Option("cell", "--graph", help="gae/vgae: 'cell' (embeds cells into "
+                              ".obsm) or 'gene' (embeds genes into .varm)."),
+    likelihood: str = typer.Option("auto", "--likelihood", help="vae/ae: nb, zinb, gaussian or "
+                                   "auto (nb on counts, gaussian otherwise)."),
+    n_latent: int = typer.Option(10, "--n-latent", help="Embedding size."),
+    max_epochs: int = typer.Option(None, "--max-epochs", help="Cap on training epochs "
+                                   "(default: automatic)."),
+    key_added: str = typer.Option(None, "--key-added", help="Output key (default: X_gnngeno in "
+                                  ".obsm, gnngeno_embedding in .varm)."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, ... (default: settings)."),
+) -> None:
+    """Learn a low-dimensional embedding (autoencoder or graph autoencoder) and store it.
+
+    Cells go to .obsm['X_gnngeno'] (use it with scanpy: sc.pp.neighbors(adata,
+    use_rep='X_gnngeno')); genes, with --kind gae/vgae --graph gene, to
+    .varm['gnngeno_embedding']. The seed is the global --seed option.
+    """
+    from .. import tl
+    from .._validate import InputError
+    from ..io import read_expression
+    from ._io import write_atomic
+
+    adata = read_expression(input)
+    if layer is None:
+        use = "counts" if "counts" in adata.layers else None
+    elif layer == "X":
+        use = None
+    else:
+        if layer not in adata.layers:
+            raise InputError(f"--layer {layer!r} is not in {input} (layers: "
+                             f"{list(adata.layers) or 'none'}). Pass --layer X to use the main "
+                             "matrix.")
+        use = layer
+    tl.embed(adata, kind=kind, layer=use, graph=graph, likelihood=likelihood,
+             n_latent=n_latent, max_epochs=max_epochs, key_added=key_added, device=device)
+    where = "varm" if kind in ("gae", "vgae") and graph == "gene" else "obsm"
+    out_key = key_added or ("gnngeno_embedding" if where == "varm" else "X_gnngeno")
+    write_atomic(output, lambda p: adata.write_h5ad(p))
+    shape = getattr(adata, where)[out_key].shape
+    typer.echo(f"{kind} embedding {shape[0]} x {shape[1]} -> {output} ({where}['{out_key}'])")

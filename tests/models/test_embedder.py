@@ -1,0 +1,114 @@
+"""Embedder: latent shapes and finiteness, known groups separate, seeded runs repeat,
+save/load, gene-order checks and input errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gnngeno import InputError
+from gnngeno.datasets import simulate
+from gnngeno.metrics import kmeans_scores
+from gnngeno.models import Embedder
+
+
+@pytest.fixture(scope="module")
+def small():
+    adata, _ = simulate(n_cells=120, n_genes=40, n_tfs=5, n_cell_types=3, seed=1)
+    return adata
+
+
+@pytest.mark.parametrize("kind,kw", [
+    ("vae", {}), ("ae", {}), ("vae", {"likelihood": "zinb"}),
+    ("ae", {"likelihood": "gaussian", "activation": "tanh", "l1": 1e-4, "l2": 1e-4}),
+    ("gae", {}), ("vgae", {"conv": "gat", "heads": 2}), ("gae", {"feature_likelihood": None}),
+])
+def test_latent_shape_and_finite(small, kind, kw):
+    model = Embedder(small, kind, layer="counts", n_latent=4, n_hidden=16, n_pcs=10,
+                     n_neighbors=5, seed=0, **kw)
+    model.train(max_epochs=3, batch_size=32)
+    z = model.get_latent()
+    assert z.shape == (small.n_obs, 4) and z.dtype == np.float32
+    assert np.isfinite(z).all()
+    assert z.std(0).max() > 0  # not collapsed to a constant
+    h = model.history
+    assert len(h) == 3 and {"loss", "val_loss"} <= set(h.columns)
+    assert np.isfinite(h["loss"]).all()
+
+
+def test_gene_graph_embeds_genes(small):
+    model = Embedder(small, "vgae", graph="gene", layer="counts", n_latent=3, n_hidden=8,
+                     n_neighbors=4, seed=0).train(max_epochs=3)
+    assert model.axis == "var"
+    z = model.get_latent()
+    assert z.shape == (small.n_vars, 3) and np.isfinite(z).all()
+
+
+def test_simulated_groups_separate():
+    adata, _ = simulate(n_cells=300, n_genes=80, n_tfs=10, n_cell_types=3, seed=3)
+    model = Embedder(adata, "vae", layer="counts", n_latent=5, n_hidden=32, seed=0)
+    model.train(max_epochs=40, batch_size=64)
+    z = model.get_latent()
+    ari = kmeans_scores(z, adata.obs["cell_type"], seed=0)["ari"]
+    assert ari > 0.8, ari
+    # and it is not the trivial result: shuffled labels do not agree
+    rng = np.random.default_rng(0)
+    assert kmeans_scores(z, rng.permutation(adata.obs["cell_type"].to_numpy()), seed=0)["ari"] < 0.1
+
+
+@pytest.mark.parametrize("kind", ["vae", "gae"])
+def test_seeded_runs_repeat(small, kind):
+    def run(seed):
+        m = Embedder(small, kind, layer="counts", n_latent=3, n_hidden=16, n_pcs=10,
+                     n_neighbors=5, seed=seed)
+        return m.train(max_epochs=3, batch_size=32).get_latent()
+
+    a, b, c = run(0), run(0), run(1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_early_stopping_and_no_validation(small):
+    m = Embedder(small, "ae", layer="counts", n_latent=3, n_hidden=16, seed=0)
+    m.train(max_epochs=200, patience=2, lr=0.05)
+    assert m.history_.stopped_early and len(m.history) < 200
+    m2 = Embedder(small, "ae", layer="counts", n_latent=3, n_hidden=16, seed=0)
+    m2.train(max_epochs=2, validation_fraction=0.0)
+    assert "val_loss" not in m2.history.columns and len(m2.history) == 2
+
+
+@pytest.mark.parametrize("kind", ["vae", "gae"])
+def test_save_load_roundtrip(small, kind, tmp_path):
+    m = Embedder(small, kind, layer="counts", n_latent=3, n_hidden=16, n_pcs=10, n_neighbors=5,
+                 seed=0).train(max_epochs=2, batch_size=32)
+    m.save(tmp_path / "emb")
+    m2 = Embedder.load(tmp_path / "emb", small)
+    assert m2.is_trained_ and len(m2.history) == 2
+    np.testing.assert_allclose(m2.get_latent(), m.get_latent(), atol=1e-5)
+    # new data with the same genes in the same order can be embedded
+    np.testing.assert_allclose(m.get_latent(small[:50].copy()), m.get_latent()[:50], atol=1e-5)
+
+
+def test_other_genes_are_refused(small, tmp_path):
+    m = Embedder(small, "vae", layer="counts", n_latent=3, n_hidden=16, seed=0)
+    m.train(max_epochs=1)
+    with pytest.raises(InputError, match="another order"):
+        m.get_latent(small[:, ::-1].copy())
+    m.save(tmp_path / "emb")
+    with pytest.raises(InputError, match="missing"):
+        Embedder.load(tmp_path / "emb", small[:, :30].copy())
+
+
+def test_input_errors(small):
+    with pytest.raises(InputError, match="kind"):
+        Embedder(small, "pca")
+    lognorm = small.copy()
+    lognorm.X = np.log1p(lognorm.X.toarray()) + 0.1
+    with pytest.raises(InputError, match="non-integer"):
+        Embedder(lognorm, "vae", likelihood="nb")
+    # auto picks the Gaussian likelihood for log-normalised values
+    assert Embedder(lognorm, "vae", n_hidden=8).likelihood == "gaussian"
+    with pytest.raises(RuntimeError, match="not trained"):
+        Embedder(small, "vae", layer="counts").get_latent()
+    with pytest.raises(InputError, match="validation_fraction"):
+        Embedder(small, "vae", layer="counts").train(validation_fraction=1.5)

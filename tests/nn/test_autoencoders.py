@@ -1,0 +1,114 @@
+"""Autoencoder / VAE / graph autoencoder modules: shapes, finiteness, losses, determinism."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gnngeno.nn import Autoencoder, GraphAutoencoder, GraphEncoder, VariationalAutoencoder
+from gnngeno.nn._graph_autoencoders import gcn_adjacency
+
+
+def counts(n=12, g=15, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.poisson(torch.rand(n, g, generator=gen) * 5, generator=gen)
+
+
+@pytest.mark.parametrize("cls", [Autoencoder, VariationalAutoencoder])
+@pytest.mark.parametrize("likelihood", ["nb", "zinb", "gaussian"])
+def test_autoencoder_shapes_and_finite_loss(cls, likelihood):
+    torch.manual_seed(0)
+    x = counts()
+    if likelihood == "gaussian":
+        x = torch.log1p(x)
+    model = cls(15, n_latent=3, n_hidden=8, likelihood=likelihood, activation="elu",
+                dropout=0.2)
+    out = model.loss(x)
+    assert set(out) == {"loss", "reconstruction", "kl"}
+    assert all(torch.isfinite(v) for v in out.values())
+    out["loss"].backward()
+    assert model.z_mean.weight.grad is not None
+    z = model.get_latent(x)
+    assert z.shape == (12, 3) and torch.isfinite(z).all()
+    assert model.training  # get_latent restores the mode
+    rec = model.reconstruct(x)
+    assert rec.shape == x.shape and (rec >= 0).all() if likelihood != "gaussian" else True
+    if cls is Autoencoder:
+        assert out["kl"].item() == 0.0
+    else:
+        assert out["kl"].item() > 0.0
+
+
+def test_vae_latent_is_posterior_mean_and_deterministic():
+    torch.manual_seed(0)
+    vae = VariationalAutoencoder(15, n_latent=4, n_hidden=8)
+    x = counts()
+    z1, z2 = vae.get_latent(x), vae.get_latent(x)
+    assert torch.equal(z1, z2)
+    vae.eval()
+    mean, logvar = vae.encode(x, x.sum(1))
+    assert torch.allclose(z1, mean) and logvar.shape == mean.shape
+
+
+def test_kl_weight_scales_only_kl():
+    torch.manual_seed(0)
+    vae = VariationalAutoencoder(15, n_latent=4, n_hidden=8).eval()  # eval: no sampling
+    x = counts()
+    a, b = vae.loss(x, kl_weight=0.0), vae.loss(x, kl_weight=1.0)
+    assert a["loss"].item() == pytest.approx(a["reconstruction"].item(), rel=1e-6)
+    assert b["loss"].item() == pytest.approx(b["reconstruction"].item() + b["kl"].item(), rel=1e-6)
+
+
+def test_bottleneck_size_and_errors():
+    ae = Autoencoder(20, n_latent=2, n_hidden=16, n_layers=2)
+    assert ae.z_mean.out_features == 2
+    with pytest.raises(ValueError, match="likelihood"):
+        Autoencoder(20, likelihood="poisson")
+    with pytest.raises(ValueError, match="activation"):
+        Autoencoder(20, activation="swishy")
+    with pytest.raises(ValueError, match="size_factor"):
+        ae.decoder(torch.zeros(3, 2))
+
+
+# ------------------------------------------------------------------ graph autoencoders
+EDGES = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])  # a 4-node path
+
+
+def test_gcn_adjacency_matches_pyg_normalisation():
+    from torch_geometric.nn import GCNConv
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 3)
+    ref = GCNConv(3, 2)
+    enc = GraphEncoder(3, 2, 2, conv="gcn")
+    enc.conv1.lin.weight.data.copy_(ref.lin.weight.data)
+    enc.conv1.bias.data.copy_(ref.bias.data)
+    adj = gcn_adjacency(EDGES, None, 4)
+    # degree with self loop: 2, 3, 3, 2 -> entry (0, 1) = 1 / sqrt(2 * 3)
+    assert adj.to_dense()[0, 1].item() == pytest.approx(1 / 6 ** 0.5)
+    assert torch.allclose(enc.conv1(x, adj), ref(x, EDGES), atol=1e-6)
+
+
+@pytest.mark.parametrize("conv", ["gcn", "gat"])
+@pytest.mark.parametrize("variational", [False, True])
+@pytest.mark.parametrize("feature_likelihood", [None, "nb"])
+def test_graph_autoencoder_on_four_nodes(conv, variational, feature_likelihood):
+    torch.manual_seed(0)
+    x = counts(4, 6)
+    feats = torch.log1p(x)
+    model = GraphAutoencoder(6, n_latent=2, n_hidden=8, conv=conv, variational=variational,
+                             heads=2, feature_likelihood=feature_likelihood)
+    out = model.loss(feats, EDGES, EDGES, target=x, size_factor=x.sum(1))
+    assert all(torch.isfinite(v) for v in out.values())
+    assert out["edges"].item() > 0
+    assert (out["features"].item() > 0) == (feature_likelihood is not None)
+    assert (out["kl"].item() != 0) == variational
+    out["loss"].backward()
+    z = model.get_latent(feats, EDGES)
+    assert z.shape == (4, 2) and torch.isfinite(z).all()
+    assert torch.equal(z, model.get_latent(feats, EDGES))  # mean, not a sample
+
+
+def test_graph_encoder_rejects_unknown_conv():
+    with pytest.raises(ValueError, match="GraphEncoder"):
+        GraphEncoder(3, 4, 2, conv="sage")
