@@ -122,9 +122,8 @@ def step_impute(path: Path, args) -> dict:
     adata = _adata_for_models(path)
     t_load = time.perf_counter()
     model = gg.models.GraphImputer(adata, layer=None, graph_key="gnngeno_cell", n_hidden=64,
-                                   n_latent=32,
-                                   seed=0)
-    c0, t0 = time.process_time(), time.perf_counter()
+                                   n_latent=32, seed=0)
+    t0 = time.perf_counter()
     model.train(max_epochs=args.epochs, batch_size=args.batch_size, validation_fraction=0.01,
                 max_validation_cells=1000)
     t_train = time.perf_counter() - t0
@@ -196,7 +195,7 @@ def step_gcn_epoch(path: Path, args) -> dict:
         out = propagate(A, lin2(torch.relu(propagate(A, lin1(x)))))
         out.pow(2).mean().backward()
 
-    c0, t0 = time.process_time(), time.perf_counter()
+    t0 = time.perf_counter()
     ax = torch.sparse.mm(A, x)  # the input's propagation, once: (A X) W1 = A (X W1)
     res["precompute_s"] = time.perf_counter() - t0
 
@@ -284,8 +283,9 @@ def run_step(args) -> None:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
-    import gnngeno  # noqa: F401
     import scanpy  # noqa: F401
+
+    import gnngeno  # noqa: F401
 
     imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
     path = Path(args.workdir) / f"counts_{args.cells}.h5ad"

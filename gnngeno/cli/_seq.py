@@ -68,6 +68,8 @@ def train(
     batch_size: int = typer.Option(256, help="Batch size."),
     lr: float = typer.Option(2e-3, help="Learning rate (Adam)."),
     max_shift: int = typer.Option(0, help="Random-shift augmentation (bp)."),
+    threads: int = typer.Option(0, help="CPU threads for torch (0: torch's default; 1 is "
+                                        "often fastest on a busy machine)."),
     overwrite: bool = typer.Option(False, help="Replace an existing --out folder."),
 ) -> None:
     """Train a SequenceModel and save it (model.pt, history.tsv) to --out."""
@@ -79,6 +81,8 @@ def train(
     from ._io import write_atomic
 
     check_choice(negatives, NEGATIVES, "--negatives")
+    if threads:
+        settings.n_jobs = threads
     if out.exists() and not overwrite:
         raise InputError(f"{out} exists; pass --overwrite to replace it.")
     seqs, y, names = _labelled(train_file, negatives, settings.seed, "train")
@@ -151,7 +155,7 @@ def motifs(
     top: int = typer.Option(5, help="Matches listed per filter."),
     show: int = typer.Option(5, help="Most important filters printed."),
 ) -> None:
-    """Filters -> PWMs (filters.meme), matches against --motifs (matches.tsv), and filter
+    """Filters as PWMs (filters.meme), their matches in --motifs (matches.tsv), filter
     importance (importance.tsv)."""
     import pandas as pd
 

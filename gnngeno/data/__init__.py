@@ -12,6 +12,6 @@ from ._sequence import (  # noqa: F401
 )
 from ._minibatch import (  # noqa: F401
     PARTITION_METHODS, ClusterLoader, NeighborhoodLoader, SubgraphBatch, induced_subgraph,
-    iter_slices, khop_nodes, partition_cells, predict_in_chunks, propagate, stream_batches,
-    to_torch_csr,
+    iter_slices, khop_nodes, partition_cells, predict_in_chunks, propagate, sparse_linear,
+    stream_batches, to_torch_csr,
 )

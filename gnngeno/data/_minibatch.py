@@ -31,58 +31,9 @@ import scipy.sparse as sp
 import torch
 
 from .._settings import resolve_seed
+from ..nn._sparse import propagate, sparse_linear, to_torch_csr  # noqa: F401 (re-exported)
 
 PARTITION_METHODS = ("auto", "kmeans", "rcm", "random")
-
-
-# --------------------------------------------------------------------------- torch helpers
-def to_torch_csr(A: sp.spmatrix, device: torch.device | str | None = None) -> torch.Tensor:
-    """A SciPy sparse matrix as a float32 ``torch.sparse_csr_tensor`` (on ``device``)."""
-    A = sp.csr_matrix(A, dtype=np.float32)
-    A.sort_indices()
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        t = torch.sparse_csr_tensor(torch.from_numpy(A.indptr.astype(np.int64)),
-                                    torch.from_numpy(A.indices.astype(np.int64)),
-                                    torch.from_numpy(A.data), size=A.shape)
-    return t if device is None else t.to(device)
-
-
-class _SymmetricSpMM(torch.autograd.Function):
-    """``A @ X`` whose backward is ``A @ G`` (valid for symmetric ``A``), avoiding the sparse
-    transpose torch's default backward builds (about 3x faster on kNN graphs)."""
-
-    @staticmethod
-    def forward(ctx, A, X):  # noqa: D102
-        ctx.A = A
-        return torch.sparse.mm(A, X)
-
-    @staticmethod
-    def backward(ctx, G):  # noqa: D102
-        return None, torch.sparse.mm(ctx.A, G)
-
-
-def propagate(A: torch.Tensor, X: torch.Tensor, *, symmetric: bool = True) -> torch.Tensor:
-    """Sparse propagation ``A @ X`` with autograd.
-
-    Parameters
-    ----------
-    A
-        Sparse (CSR or COO) ``(N, M)`` adjacency, e.g. from :func:`to_torch_csr`.
-    X
-        Dense ``(M, F)`` node features.
-    symmetric
-        ``A`` is symmetric (GCN-normalised kNN graphs are): the backward pass reuses ``A``.
-
-    Shapes
-    ------
-    ``A`` (N, M), ``X`` (M, F) -> (N, F).
-    """
-    if symmetric and X.requires_grad and A.shape[0] == A.shape[1]:
-        return _SymmetricSpMM.apply(A, X)
-    return torch.sparse.mm(A, X)
 
 
 # --------------------------------------------------------------------------- graph helpers
@@ -476,5 +427,5 @@ def predict_in_chunks(fn: Callable[[SubgraphBatch], np.ndarray | torch.Tensor],
 __all__ = [
     "ClusterLoader", "NeighborhoodLoader", "PARTITION_METHODS", "SubgraphBatch",
     "induced_subgraph", "iter_slices", "khop_nodes", "partition_cells", "predict_in_chunks",
-    "propagate", "stream_batches", "to_torch_csr",
+    "propagate", "sparse_linear", "stream_batches", "to_torch_csr",
 ]

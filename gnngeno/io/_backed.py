@@ -287,11 +287,14 @@ def chunked_pca(source, *, n_comps: int = 50, layer: str | None = None,
         out -= mu @ Z
         return out
 
+    def orth(M: np.ndarray) -> np.ndarray:  # torch's QR: multithreaded, ~3x numpy's here
+        return torch.linalg.qr(torch.from_numpy(M)).Q.numpy()
+
     for _ in range(int(n_iter)):
-        Q, _ = np.linalg.qr(Y)
-        Z, _ = np.linalg.qr(xt_times(Q))
+        Q = orth(Y)
+        Z = orth(xt_times(Q))
         Y = x_times(np.ascontiguousarray(Z), Y)
-    Q, _ = np.linalg.qr(Y)
+    Q = orth(Y)
     del Y
     B = xt_times(Q).T  # (ell, g) = Q^T (X - 1 mu^T)
     bar.close()

@@ -125,6 +125,7 @@ class GRNPredictor(BaseModel):
         node_bias: bool | None = None,
         degree_features: bool | None = None,
         coexpression_k: int | None = None,
+        node_embeddings: int | None = None,
         activation: str = "relu",
         dropout: float = 0.2,
         seed: int | None = None,
@@ -155,6 +156,7 @@ class GRNPredictor(BaseModel):
             encoder=encoder, num_layers=num_layers, hidden_dim=hidden_dim, out_dim=out_dim,
             heads=heads, residual=residual, decoder=decoder, node_bias=node_bias,
             degree_features=degree_features, coexpression_k=coexpression_k,
+            node_embeddings=node_embeddings,
             activation=activation, dropout=dropout, seed=seed,
         )
         self.seed = seed
@@ -179,7 +181,8 @@ class GRNPredictor(BaseModel):
         self.mode_: str | None = None
         self.train_time_: float | None = None
         self._user_opts = {k: self._init_params[k]
-                           for k in ("node_bias", "degree_features", "coexpression_k")}
+                           for k in ("node_bias", "degree_features", "coexpression_k",
+                                     "node_embeddings")}
         self._build_module()
 
     def _resolved(self, mode: str | None = None, split: str | None = None) -> dict[str, Any]:
@@ -192,6 +195,8 @@ class GRNPredictor(BaseModel):
                                 else bool(p["degree_features"])),
             "coexpression_k": ((10 if mode == "self-supervised" else 0)
                                if p["coexpression_k"] is None else int(p["coexpression_k"])),
+            "node_embeddings": ((32 if transductive else 0) if p["node_embeddings"] is None
+                                else int(p["node_embeddings"])),
         }
 
     def _build_module(self, mode: str | None = None, split: str | None = None) -> None:
@@ -199,7 +204,8 @@ class GRNPredictor(BaseModel):
         p = self._init_params
         self._opts = self._resolved(mode, split)
         seed_everything(self.seed)
-        in_dim = self.features_.shape[1] + (2 if self._opts["degree_features"] else 0)
+        in_dim = (self.features_.shape[1] + (2 if self._opts["degree_features"] else 0)
+                  + self._opts["node_embeddings"])
         enc = GNNEncoder(in_dim, p["hidden_dim"], p["out_dim"], p["num_layers"],
                          conv=p["encoder"], activation=p["activation"], dropout=p["dropout"],
                          residual=p["residual"], heads=p["heads"])
@@ -207,7 +213,19 @@ class GRNPredictor(BaseModel):
                           n_nodes=self.n_genes if self._opts["node_bias"] else None,
                           n_pair_features=2 if self._opts["degree_features"] else 0,
                           activation=p["activation"], dropout=p["dropout"])
-        self.module = LinkPredictor(enc, dec)
+        if self._opts["degree_features"]:
+            # start from the degree-only ranking, log(1 + out-degree) + log(1 + in-degree), with
+            # the expression term switched off; training adds what expression can explain
+            with torch.no_grad():
+                dec.pair_linear.weight.fill_(1.0)
+                dec.pair_linear.bias.fill_(-2.0)
+                if p["decoder"] == "bilinear":
+                    dec.weight.zero_()
+                elif p["decoder"] == "mlp":
+                    dec.mlp[-1].weight.zero_()
+            dec.pair_linear.weight.requires_grad_(False)  # the degree prior stays fixed
+        self.module = LinkPredictor(enc, dec, n_nodes=self.n_genes,
+                                    embedding_dim=self._opts["node_embeddings"])
 
     # ------------------------------------------------------------------ graph inputs
     def _coexpression(self) -> np.ndarray:

@@ -29,3 +29,7 @@ from ._graph_autoencoders import GraphAutoencoder, GraphEncoder  # noqa: E402
 
 __all__ += ["Autoencoder", "ExpressionDecoder", "VariationalAutoencoder", "GraphAutoencoder",
             "GraphEncoder"]
+
+from ._sparse import propagate, sparse_linear, to_torch_csr  # noqa: E402
+
+__all__ += ["propagate", "sparse_linear", "to_torch_csr"]

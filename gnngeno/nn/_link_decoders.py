@@ -118,6 +118,11 @@ class LinkPredictor(nn.Module):
         A module ``(x, edge_index) -> z`` such as :class:`gnngeno.nn.GNNEncoder`.
     decoder
         A :class:`LinkDecoder`.
+    n_nodes, embedding_dim
+        With both given, a learnable embedding per node (``(n_nodes, embedding_dim)``, small
+        random init) is appended to the node features; the encoder's ``in_dim`` must count it.
+        Transductive: it lets the model learn from graph structure alone (collaborative
+        filtering), but a node unseen in training keeps its random vector.
 
     Shapes
     ------
@@ -126,12 +131,19 @@ class LinkPredictor(nn.Module):
     - output: logits ``(P,)``
     """
 
-    def __init__(self, encoder: nn.Module, decoder: LinkDecoder):
+    def __init__(self, encoder: nn.Module, decoder: LinkDecoder, *, n_nodes: int | None = None,
+                 embedding_dim: int = 0):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
+        if n_nodes is not None and embedding_dim > 0:
+            self.node_embedding = nn.Parameter(torch.randn(n_nodes, embedding_dim) * 0.1)
+        else:
+            self.node_embedding = None
 
     def encode(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        if self.node_embedding is not None:
+            x = torch.cat([x, self.node_embedding], dim=1)
         return self.encoder(x, edge_index)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, pairs: torch.Tensor,

@@ -8,8 +8,15 @@ import scipy.sparse as sp
 import torch
 
 from gnngeno.data import (
-    ClusterLoader, NeighborhoodLoader, induced_subgraph, khop_nodes, partition_cells,
-    predict_in_chunks, propagate, stream_batches, to_torch_csr,
+    ClusterLoader,
+    NeighborhoodLoader,
+    induced_subgraph,
+    khop_nodes,
+    partition_cells,
+    predict_in_chunks,
+    propagate,
+    stream_batches,
+    to_torch_csr,
 )
 
 

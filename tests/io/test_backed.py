@@ -10,7 +10,12 @@ import scipy.sparse as sp
 from gnngeno import _keys as keys
 from gnngeno._validate import InputError
 from gnngeno.io import (
-    ChunkWriter, backed_cell_graph, chunked_pca, iter_chunks, load_sparse, write_elems,
+    ChunkWriter,
+    backed_cell_graph,
+    chunked_pca,
+    iter_chunks,
+    load_sparse,
+    write_elems,
 )
 
 

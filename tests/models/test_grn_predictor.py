@@ -82,11 +82,13 @@ def test_heldout_splits(data, split):
         assert not np.isin(m.train_pos_[0], test_tfs).any()
 
 
-def test_without_prior_is_self_supervised(data):
-    adata, net = data
-    m = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(None, max_epochs=40)
+def test_without_prior_is_self_supervised():
+    adata, net = simulate(n_cells=500, n_genes=300, n_tfs=30, seed=0)
+    m = GRNPredictor(adata, seed=0).train(None, max_epochs=100)
     assert m.mode_ == "self-supervised"
-    assert evaluate_grn(m.get_edges(), net)["auroc"] > 0.55
+    assert m.module.decoder.source_bias is None  # auto: no transductive terms without a prior
+    # expression alone: above chance (about as good as |Pearson| on this simulation, 0.64)
+    assert evaluate_grn(m.get_edges(), net)["auroc"] > 0.6
 
 
 def test_options_and_penalty_run(data):

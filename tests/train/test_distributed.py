@@ -15,8 +15,15 @@ import pytest
 import torch
 
 from gnngeno.train import (
-    DistributedContext, distributed, gather_arrays, init_distributed, is_distributed,
-    is_main_process, reduce_dict, shard_indices, wrap_ddp,
+    DistributedContext,
+    distributed,
+    gather_arrays,
+    init_distributed,
+    is_distributed,
+    is_main_process,
+    reduce_dict,
+    shard_indices,
+    wrap_ddp,
 )
 
 HERE = Path(__file__).parent
