@@ -68,7 +68,7 @@ def load(name: str):
     return adata
 
 
-def embed(adata, method: str, seed: int) -> np.ndarray:
+def embed(adata, method: str, seed: int, max_epochs: int | None = None) -> np.ndarray:
     import scanpy as sc
 
     if method == "pca":
@@ -81,19 +81,19 @@ def embed(adata, method: str, seed: int) -> np.ndarray:
     from gnngeno.models import Embedder
 
     model = Embedder(adata, kind=method, layer="counts", seed=seed)
-    model.train()
+    model.train(max_epochs=max_epochs)
     embed.last_epochs = len(model.history_)
     return model.get_latent()
 
 
-def run_one(name: str, method: str, seed: int) -> dict:
+def run_one(name: str, method: str, seed: int, max_epochs: int | None = None) -> dict:
     from gnngeno.metrics import kmeans_scores, leiden_scores
 
     adata = load(name)
     labels = adata.obs["label"].to_numpy()
     embed.last_epochs = None
     t0, c0 = time.perf_counter(), time.process_time()
-    Z = embed(adata, method, seed)
+    Z = embed(adata, method, seed, max_epochs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     km = kmeans_scores(Z, labels, seed=seed)
     ld = leiden_scores(Z, labels, seed=seed, transformer="sklearn")
@@ -101,6 +101,7 @@ def run_one(name: str, method: str, seed: int) -> dict:
             "kmeans_ari": km["ari"], "kmeans_nmi": km["nmi"], "leiden_ari": ld["ari"],
             "leiden_nmi": ld["nmi"], "leiden_k": ld["n_clusters"], "wall_s": wall,
             "cpu_s": cpu, "epochs": embed.last_epochs,
+            "max_epochs": None if method == "pca" else max_epochs,
             "n_cells": adata.n_obs, "n_types": int(len(np.unique(labels)))}
 
 
@@ -115,7 +116,12 @@ def table(rows: list[dict]) -> str:
 
     if not rows:
         return "(no results yet)"
-    df = pd.DataFrame(rows).drop_duplicates(["dataset", "method", "seed"], keep="last")
+    df = pd.DataFrame(rows)
+    if "max_epochs" not in df:
+        df["max_epochs"] = None
+    cap = df["max_epochs"].map(lambda v: "" if v is None or v != v else f" (<= {int(v)} ep)")
+    df["label"] = df["method"] + cap
+    df = df.drop_duplicates(["dataset", "label", "seed"], keep="last")
 
     def ms(s):
         s = s.dropna()
@@ -131,8 +137,9 @@ def table(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in [d for d in DATASETS if d in set(df.dataset)]:
         sub = df[df.dataset == name]
-        for method in [m for m in METHODS if m in set(sub.method)]:
-            g = sub[sub.method == method]
+        labels = sorted(set(sub.label), key=lambda lab: (METHODS.index(lab.split()[0]), lab))
+        for method in labels:
+            g = sub[sub.label == method]
             ep = g["epochs"].dropna()
             lines.append(
                 f"| {name} | {method} | {len(g)} | {ms(g.kmeans_ari)} | {ms(g.kmeans_nmi)} | "
@@ -152,6 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rerun", action="store_true", help="redo results already in the file")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--max-epochs", type=int, default=None,
+                   help="cap on epochs for every Embedder kind (default: the model's own rule)")
     args = p.parse_args(argv)
     if args.threads:
         import torch
@@ -160,16 +169,18 @@ def main(argv: list[str] | None = None) -> None:
     if not args.table_only:
         if not DATA.is_dir():
             raise SystemExit(f"benchmark data not found at {DATA} (set GNNGENO_SHARED_DATA).")
-        done = {(r["dataset"], r["method"], r["seed"]) for r in read_results(args.results)}
+        done = {(r["dataset"], r["method"], r["seed"], r.get("max_epochs"))
+                for r in read_results(args.results)}
         args.results.parent.mkdir(parents=True, exist_ok=True)
         for name in args.datasets:
             for method in args.methods:
                 for seed in args.seeds:
-                    if (name, method, seed) in done and not args.rerun:
+                    cap = None if method == "pca" else args.max_epochs
+                    if (name, method, seed, cap) in done and not args.rerun:
                         continue
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        row = run_one(name, method, seed)
+                        row = run_one(name, method, seed, args.max_epochs)
                     print(json.dumps(row), flush=True)
                     with open(args.results, "a") as fh:
                         fh.write(json.dumps(row) + "\n")

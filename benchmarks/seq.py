@@ -112,6 +112,27 @@ def run_tf(tf: str, data: Path, seed: int, args, db) -> tuple[list[dict], list[d
     return rows, motif_rows
 
 
+def _promoter_model(args, promoters: pd.DataFrame):
+    """The promoter SequenceModel: loaded from --promoter-model when saved there, else trained
+    self-supervised (promoter vs dinucleotide shuffle) on every EPDnew promoter and saved."""
+    from gnngeno.data import add_shuffled_negatives
+    from gnngeno.models import SequenceModel
+
+    if args.promoter_model is not None and (args.promoter_model / "model.pt").exists():
+        print(f"promoter model loaded from {args.promoter_model}", flush=True)
+        return SequenceModel.load(args.promoter_model)
+    uniq = promoters["sequence"].str.upper().drop_duplicates().tolist()
+    Xp, yp = add_shuffled_negatives(uniq, seed=0)
+    model = SequenceModel(n_filters=32, filter_size=11, hidden=16, seed=0, length=60)
+    _, wall, cpu = _timed(lambda: model.train(Xp, yp, max_epochs=6, patience=2))
+    best = model.history.loc[model.history_.best_epoch]
+    print(f"promoter model ({len(uniq)} promoters vs as many shuffles): val AUROC "
+          f"{best['val_auroc']:.3f}, {wall:.0f} s wall / {cpu:.0f} s CPU", flush=True)
+    if args.promoter_model is not None:
+        model.save(args.promoter_model, overwrite=True)
+    return model
+
+
 def run_grn(args) -> None:
     """Do promoter embeddings (tl.encode_sequences) change GRN scores on hHEP?
 
@@ -123,32 +144,21 @@ def run_grn(args) -> None:
 
     from gnngeno import InputWarning
     from gnngeno.io import read_grn_benchmark
-    from gnngeno.models import GRNPredictor, SequenceModel
+    from gnngeno.models import GRNPredictor
     from gnngeno.tl import encode_sequences
 
     grn_root = args.data.parent / "grn" / "beeline_scrna" / "hHEP" / "TFs500"
     promoters = pd.read_csv(args.data / "promoters" / "human_epdnew_core_promoters.tsv.gz",
                             sep="\t")
+    seq_model = _promoter_model(args, promoters)
+    if args.promoter_only:
+        return
     rows = []
-    seq_model = None
     for net in args.grn_nets:
         bench = read_grn_benchmark(grn_root / net)
         adata = bench.adata
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InputWarning)  # missing promoters: reported below
-            t = time.perf_counter()
-            if seq_model is None:
-                # one self-supervised promoter model (promoter vs dinucleotide shuffle), reused
-                uniq = promoters["sequence"].str.upper().drop_duplicates().tolist()
-                from gnngeno.data import add_shuffled_negatives
-
-                Xp, yp = add_shuffled_negatives(uniq, seed=0)
-                seq_model = SequenceModel(n_filters=32, filter_size=11, hidden=16, seed=0,
-                                          length=60)
-                seq_model.train(Xp, yp, max_epochs=6, patience=2)
-                hist = seq_model.history.loc[seq_model.history_.best_epoch]
-                print(f"promoter model: val AUROC {hist['val_auroc']:.3f} (promoter vs shuffle), "
-                      f"{time.perf_counter() - t:.0f} s", flush=True)
             encode_sequences(adata, promoters, model=seq_model, gene_col="gene_symbol",
                              fallback="mean")
         info = adata.uns["gnngeno_seq"]
@@ -164,13 +174,14 @@ def run_grn(args) -> None:
                 ev = model.evaluate("test")
                 rows.append({"net": f"hHEP/{net}", "features": label, "seed": seed, **ev,
                              "wall_s": wall, "cpu_s": cpu})
-                print(f"  hHEP/{net} seed {seed} {label}: {ev}", flush=True)
+                print(f"  hHEP/{net} seed {seed} {label}: "
+                      + ", ".join(f"{k}={v:.4f}" for k, v in ev.items())
+                      + f" ({cpu:.0f} s CPU)", flush=True)
     res = pd.DataFrame(rows)
     metric_cols = [c for c in res.columns if c not in ("net", "features", "seed", "wall_s", "cpu_s")]
-    agg = {}
-    for c in metric_cols + ["cpu_s"]:
-        agg[c] = (c, lambda s: f"{s.mean():.4f} ± {s.std(ddof=1):.4f}" if len(s) > 1
-                  else f"{s.mean():.4f}")
+    agg = {c: (c, lambda s: f"{s.mean():.4f} ± {s.std(ddof=1):.4f}" if len(s) > 1
+               else f"{s.mean():.4f}") for c in metric_cols}
+    agg["train_cpu_s"] = ("cpu_s", lambda s: f"{s.mean():.0f}")
     table = res.groupby(["net", "features"], sort=False).agg(**agg).reset_index()
     print("\n## hHEP GRN test scores with / without promoter embeddings (mean ± sd over seeds)\n")
     print(_markdown(table))
@@ -198,6 +209,11 @@ def main() -> None:
     ap.add_argument("--grn", action="store_true",
                     help="Instead: measure promoter embeddings as GRN node features on hHEP.")
     ap.add_argument("--grn-nets", nargs="+", default=["Non-Specific", "STRING", "Specific"])
+    ap.add_argument("--promoter-model", type=Path, default=None,
+                    help="Folder of the promoter SequenceModel: loaded when present, else "
+                         "trained and saved there.")
+    ap.add_argument("--promoter-only", action="store_true",
+                    help="With --grn: only train/save the promoter model.")
     args = ap.parse_args()
 
     import torch

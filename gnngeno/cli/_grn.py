@@ -121,6 +121,10 @@ def grn_benchmark(
 
     _threads(n_jobs)
     bench = read_grn_benchmark(folder)
+    if split == "legacy" and not bench.splits:
+        typer.echo(f"{folder} holds no split files (Train_set/Validation_set/Test_set): using a "
+                   "random 70/10/20 edge split instead.", err=True)
+        split = "random"
     table = tl.benchmark_grn(bench, split=split, seed=seed,
                              methods=[m.strip() for m in methods.split(",") if m.strip()])
     typer.echo(f"{bench.name or folder}: {split} split, {int(table['n_test'].iloc[0])} test pairs "

@@ -93,8 +93,11 @@ class Embedder(BaseModel):
     feature_weight
         Weight of the node-feature term against the edge term.
     n_neighbors, n_pcs
-        Cell graph: neighbours and principal components (:func:`gnngeno.gr.cell_graph`). Gene
-        graph: ``n_neighbors`` partners per gene (:func:`gnngeno.gr.gene_graph`).
+        Cell graph: the node features are the first ``n_pcs`` principal components of the
+        log-normalised values (loadings fitted on the training data and reused on new data) and
+        the kNN graph with ``n_neighbors`` is built on them (:func:`gnngeno.gr.cell_graph`).
+        Gene graph: ``n_neighbors`` partners per gene (:func:`gnngeno.gr.gene_graph`); node
+        features are each gene's standardised log-normalised profile over the cells.
     graph_key
         Use a graph already in ``adata`` (``.obsp[f"{graph_key}_connectivities"]`` or
         ``.obsp[graph_key]`` for cells, ``.varp[graph_key]`` for genes) instead of building one.

@@ -180,6 +180,7 @@ class GRNPredictor(BaseModel):
         self.split_: LinkSplit | None = None
         self.mode_: str | None = None
         self.train_time_: float | None = None
+        self.degree_blend_: float = 0.0
         self._user_opts = {k: self._init_params[k]
                            for k in ("node_bias", "degree_features", "coexpression_k",
                                      "node_embeddings")}
@@ -195,7 +196,7 @@ class GRNPredictor(BaseModel):
                                 else bool(p["degree_features"])),
             "coexpression_k": ((10 if mode == "self-supervised" else 0)
                                if p["coexpression_k"] is None else int(p["coexpression_k"])),
-            "node_embeddings": ((32 if transductive else 0) if p["node_embeddings"] is None
+            "node_embeddings": (0 if p["node_embeddings"] is None
                                 else int(p["node_embeddings"])),
         }
 
@@ -213,17 +214,6 @@ class GRNPredictor(BaseModel):
                           n_nodes=self.n_genes if self._opts["node_bias"] else None,
                           n_pair_features=2 if self._opts["degree_features"] else 0,
                           activation=p["activation"], dropout=p["dropout"])
-        if self._opts["degree_features"]:
-            # start from the degree-only ranking, log(1 + out-degree) + log(1 + in-degree), with
-            # the expression term switched off; training adds what expression can explain
-            with torch.no_grad():
-                dec.pair_linear.weight.fill_(1.0)
-                dec.pair_linear.bias.fill_(-2.0)
-                if p["decoder"] == "bilinear":
-                    dec.weight.zero_()
-                elif p["decoder"] == "mlp":
-                    dec.mlp[-1].weight.zero_()
-            dec.pair_linear.weight.requires_grad_(False)  # the degree prior stays fixed
         self.module = LinkPredictor(enc, dec, n_nodes=self.n_genes,
                                     embedding_dim=self._opts["node_embeddings"])
 
@@ -300,6 +290,7 @@ class GRNPredictor(BaseModel):
         negative_ratio: float = 1.0,
         self_supervised_fraction: float = 0.1,
         supervision_fraction: float | None = None,
+        degree_blend: bool | None = None,
         device: str | None = None,
         checkpoint_path: str | None = None,
         resume: bool = False,
@@ -333,6 +324,10 @@ class GRNPredictor(BaseModel):
             of message passing (the rest carry messages), so the model cannot learn that
             "already connected in the graph" means positive, which never holds for test
             pairs. ``None`` or 0: every positive is scored and carries messages.
+        degree_blend
+            After training, add ``w * log((1 + TF out-degree) (1 + target in-degree))`` to the
+            scores, with ``w`` chosen on validation pairs (AUPRC) from a fixed grid (0 allowed).
+            ``None`` (auto): when degree features are used.
         self_supervised_fraction
             Without a prior: the fraction of TF x gene pairs of largest |correlation| used as
             positives.
@@ -438,8 +433,32 @@ class GRNPredictor(BaseModel):
         )
         self.module.to("cpu")
         self.is_trained_ = True
+        self.degree_blend_ = 0.0
+        blend = self._opts["degree_features"] if degree_blend is None else bool(degree_blend)
+        if blend and has_val:
+            self._choose_degree_blend(sp_.val_pairs, val_y)
         self.train_time_ = time.perf_counter() - t0
         return self
+
+    def _degree_prior(self, pairs: np.ndarray) -> np.ndarray:
+        out_d = np.bincount(self.train_pos_[0], minlength=self.n_genes)
+        in_d = np.bincount(self.train_pos_[1], minlength=self.n_genes)
+        return np.log1p(out_d[pairs[0]]) + np.log1p(in_d[pairs[1]])
+
+    def _choose_degree_blend(self, val_pairs: np.ndarray, val_y: np.ndarray) -> None:
+        """Pick the weight of the degree-only log score added to the logits, on validation
+        pairs only (AUPRC), from a fixed grid; 0 keeps the network's score alone."""
+        self.degree_blend_ = 0.0
+        s = self._logits(val_pairs)
+        prior = self._degree_prior(val_pairs)
+        scale = float(np.std(s)) or 1.0
+        best = _auprc(val_y, s)
+        for lam in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 100.0):
+            v = _auprc(val_y, s + lam * scale * prior)
+            if v > best + 1e-4:
+                best, self.degree_blend_ = v, lam * scale
+        logger.info(f"degree blend chosen on validation: {self.degree_blend_:.3g} "
+                    f"(val AUPRC {best:.4f})")
 
     # ------------------------------------------------------------------ prediction
     @torch.no_grad()
@@ -454,7 +473,10 @@ class GRNPredictor(BaseModel):
         for start in range(0, pairs_t.shape[1], 500_000):
             p = pairs_t[:, start:start + 500_000]
             out.append(self.module.decoder(z, p, self._pair_features(p, deg)).numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+        out = np.concatenate(out) if out else np.zeros(0, np.float32)
+        if getattr(self, "degree_blend_", 0.0):
+            out = out + self.degree_blend_ * self._degree_prior(np.asarray(pairs))
+        return out
 
     def predict(self, pairs: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Probability scores of given pairs.
@@ -515,13 +537,14 @@ class GRNPredictor(BaseModel):
     # ------------------------------------------------------------------ save/load
     def _extra_state(self) -> dict[str, Any]:
         return {"train_pos": self.train_pos_, "features": self.features_, "mode": self.mode_,
-                "coexp_edges": self.coexp_edges_}
+                "coexp_edges": self.coexp_edges_, "degree_blend": self.degree_blend_}
 
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         self.train_pos_ = np.asarray(state["train_pos"], dtype=np.int64)
         self.features_ = np.asarray(state["features"], dtype=np.float32)
         self.mode_ = state.get("mode")
         self.coexp_edges_ = state.get("coexp_edges")
+        self.degree_blend_ = float(state.get("degree_blend", 0.0))
 
 
 __all__ = ["GRNPredictor"]

@@ -45,9 +45,9 @@ def test_gene_graph_embeds_genes(small):
 
 
 def test_simulated_groups_separate():
-    adata, _ = simulate(n_cells=300, n_genes=80, n_tfs=10, n_cell_types=3, seed=3)
+    adata, _ = simulate(n_cells=400, n_genes=120, n_tfs=10, n_cell_types=4, seed=0)
     model = Embedder(adata, "vae", layer="counts", n_latent=5, n_hidden=32, seed=0)
-    model.train(max_epochs=40, batch_size=64)
+    model.train(max_epochs=50, batch_size=64)
     z = model.get_latent()
     ari = kmeans_scores(z, adata.obs["cell_type"], seed=0)["ari"]
     assert ari > 0.8, ari

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gnngeno import pp, tl
+from gnngeno import InputWarning, pp, tl
 from gnngeno.datasets import simulate
 from gnngeno.models import GRNPredictor
 
@@ -47,8 +47,26 @@ def test_copy_and_return_model_leave_input_untouched():
 def test_mark_tfs_then_infer_without_prior():
     adata, _ = simulate(n_cells=100, n_genes=40, n_tfs=4, seed=2)
     del adata.var["is_tf"]
-    pp.mark_tfs(adata, ["TF000", "TF001", "TF002", "TF003", "NOT_A_GENE"])
+    with pytest.warns(InputWarning, match="1 of 5 TFs"):
+        pp.mark_tfs(adata, ["TF000", "TF001", "TF002", "TF003", "NOT_A_GENE"])
     assert adata.var["is_tf"].sum() == 4
     tl.infer_grn(adata, max_epochs=3)
     assert adata.uns["gnngeno_grn"]["params"]["mode"] == "self-supervised"
     assert np.isfinite(adata.uns["gnngeno_grn"]["edges"]["score"]).all()
+
+
+@pytest.mark.parametrize("split", ["random", "tf"])
+def test_benchmark_grn_scores_models_and_baselines_on_the_same_pairs(split):
+    from gnngeno.io import GRNBenchmark
+
+    adata, net = simulate(n_cells=200, n_genes=80, n_tfs=8, seed=0)
+    bench = GRNBenchmark(adata=adata, network=net, tfs=adata.var_names[:8].tolist())
+    t = tl.benchmark_grn(bench, split=split, methods=["gcn", "pearson", "degree"], seed=0,
+                         train_kwargs={"max_epochs": 10})
+    assert t["method"].tolist() == ["GCN", "|Pearson|", "degree-only"]
+    assert t["n_test"].nunique() == 1 and t["density"].nunique() == 1
+    assert t["auroc"].between(0, 1).all() and (t["cpu_s"] >= 0).all()
+    if split == "tf":  # a held-out TF has degree 0: degree-only ranks by target in-degree only
+        assert t.set_index("method").loc["degree-only", "auroc"] < 0.8
+    with pytest.raises(Exception, match="split"):
+        tl.benchmark_grn(bench, split="legacy")
