@@ -30,7 +30,6 @@ from pathlib import Path
 
 os.environ.setdefault("GNNGENO_NO_PROGRESS", "1")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="hHEP/Non-Specific, 1 seed")
     ap.add_argument("--out", type=Path, default=None, help="also write the table (markdown)")
+    ap.add_argument("--raw", type=Path, default=None, help="also write every run (csv)")
+    ap.add_argument("--merge", type=Path, nargs="*", default=None,
+                    help="print the table of raw csv files written by --raw (no runs)")
     args = ap.parse_args(argv)
+    if args.merge:
+        res = pd.concat([pd.read_csv(p) for p in args.merge], ignore_index=True)
+        order = {n: i for i, n in enumerate(DATASETS)}
+        res = res.sort_values(["dataset", "split", "seed"], key=lambda c: c.map(order)
+                              if c.name == "dataset" else c, kind="stable")
+        text = format_table(summarise(res), res)
+        print(text)
+        if args.out is not None:
+            args.out.write_text(text + "\n")
+        return 0
 
     import gnngeno as gg
     from gnngeno.io import read_grn_benchmark
@@ -103,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                       ", ".join(f"{r.method} {r.auroc:.3f}/{r.auprc:.3f}" for r in t.itertuples()),
                       flush=True)
     res = pd.concat(rows, ignore_index=True)
+    if args.raw is not None:
+        res.to_csv(args.raw, index=False)
     table = summarise(res)
     text = format_table(table, res)
     print()

@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
                 with open(a.results, "a") as fh:
                     fh.write(json.dumps(r) + "\n")
         for n in a.sim_cells:
-            if ("sim%d" % n, "gnngeno", 0) in have and not a.rerun:
+            if (f"sim{n}", "gnngeno", 0) in have and not a.rerun:
                 continue
             print(f"simulating {n} cells / GraphImputer ...", file=sys.stderr, flush=True)
             make_sim(n)

@@ -268,6 +268,10 @@ API_CASES = [
          lambda t, r: gg.gr.prior_grn(sim()[0], _net(("TF000", "TF000"), ("G0001", "G0001"))),
          InputError, r"no edge .* remains after removing self-loops",
          r"between two different genes"),
+    Case("network_nan_weights",
+         lambda t, r: gg.gr.prior_grn(sim()[0], sim()[1].assign(
+             weight=[np.nan] * 2 + [1.0] * (len(sim()[1]) - 2))),
+         InputError, r"2 NaN weight", r"fillna|drop those edges"),
     Case("network_wrong_columns",
          lambda t, r: gg.gr.prior_grn(sim()[0], pd.DataFrame({"a": ["TF000"], "b": ["G0001"]})),
          InputError, r"lacks column\(s\) \['source', 'target'\]", r"Rename them"),
@@ -342,6 +346,18 @@ API_CASES = [
          lambda t, r: gg.models.SequenceModel(n_filters=2, filter_size=3, hidden=0).train(
              ["ACGTAC"] * 4, [0.0, 1.0], max_epochs=1),
          InputError, r"4 sequences but 2 targets", r"one target row per sequence"),
+    Case("sequence_model_without_sequences",
+         lambda t, r: gg.models.SequenceModel(n_filters=2, filter_size=3, hidden=0).train(
+             [], [], max_epochs=1),
+         InputError, r"no sequences", r"at least one sequence"),
+    Case("sequences_shorter_than_filters",
+         lambda t, r: gg.models.SequenceModel(n_filters=2, filter_size=7, hidden=0).train(
+             ["ACG", "TTA", "GGC", "CCA"], [0, 1, 0, 1], max_epochs=1),
+         ValueError, r"3 bp are shorter than the filters \(7 bp\)", r"pad them"),
+    Case("deepbind_non_numeric_labels",
+         lambda t, r: gg.io.read_deepbind(write_text(
+             t / "d.seq", "FoldID\tEventID\tseq\tBound\nA\te1\tACGT\tyes\n")),
+         InputError, r"Bound.*non-numeric", r"0/1"),
     Case("fasta_without_header",
          lambda t, r: gg.io.read_fasta(write_text(t / "nohead.fa", "ACGT\n")),
          InputError, r"sequence before any '>' header", r"read_sequence_table"),
@@ -402,6 +418,9 @@ API_CASES = [
     Case("clustering_nan_embedding",
          lambda t, r: gg.metrics.kmeans_scores(np.full((4, 2), np.nan), [0, 0, 1, 1]),
          InputError, r"NaN or infinite values", r"drop|fill|nan_to_num"),
+    Case("clustering_agreement_nan",
+         lambda t, r: gg.metrics.clustering_agreement(np.full((6, 3), np.nan), [0, 0, 0, 1, 1, 1]),
+         InputError, r"NaN", r"Remove or fill|drop|nan_to_num"),
     Case("clustering_label_count",
          lambda t, r: gg.metrics.kmeans_scores(np.zeros((4, 2)), [0, 1]),
          InputError, r"2 labels for 4 cells", r"one label per row"),
@@ -550,6 +569,12 @@ def test_cli_debug_shows_traceback(case: CliCase, tmp_path: Path) -> None:
         main(["--debug", *case.argv(tmp_path)])
     assert info.traceback  # a real traceback, deeper than main()
     assert len(info.traceback) > 2
+
+
+def test_a_single_tf_name_is_one_tf_not_its_letters() -> None:
+    adata = sim()[0]
+    gg.pp.mark_tfs(adata, "TF001")
+    assert adata.var_names[adata.var["is_tf"]].tolist() == ["TF001"]
 
 
 def test_enough_cases() -> None:

@@ -11,9 +11,9 @@ from ._app import app
 
 @app.command("impute")
 def impute(
-    input: Path = typer.Argument(..., exists=True, help="Expression file or folder: .h5ad, "
+    input: Path = typer.Argument(..., exists=True, metavar="IN", help="Expression file or folder: .h5ad, "
                                  "10x .h5 / mtx folder, dense X/Y .h5, .csv/.tsv table."),
-    output: Path = typer.Argument(..., help="Output .h5ad (written atomically)."),
+    output: Path = typer.Argument(..., metavar="OUT", help="Output .h5ad (written atomically)."),
     layer: str = typer.Option("counts", "--layer", help="Layer with raw counts; 'X' for the "
                               "main matrix (used when the layer is absent and X holds counts)."),
     key_added: str = typer.Option("gnngeno_imputed", "--key-added", help="Output layer name."),

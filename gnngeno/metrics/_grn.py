@@ -148,9 +148,9 @@ def evaluate_grn(scores: pd.DataFrame, truth: pd.DataFrame | None = None, *,
         if truth is None:
             raise InputError("pass truth= (true edges) or pairs with a 'label' column.")
         check_network(truth, what="the true network")
-        true_set = set(zip(truth[keys.SOURCE].astype(str), truth[keys.TARGET].astype(str)))
+        true_set = set(zip(truth[keys.SOURCE].astype(str), truth[keys.TARGET].astype(str), strict=True))
         y = np.fromiter(((s, t) in true_set for s, t in
-                         zip(pairs[keys.SOURCE].astype(str), pairs[keys.TARGET].astype(str))),
+                         zip(pairs[keys.SOURCE].astype(str), pairs[keys.TARGET].astype(str), strict=True)),
                         dtype=float, count=len(pairs))
     lookup = pd.Series(scores[keys.SCORE].to_numpy(dtype=float),
                        index=pd.MultiIndex.from_arrays([scores[keys.SOURCE].astype(str),

@@ -14,13 +14,26 @@ from .. import _keys as keys
 from .._logging import logger
 from .._settings import resolve_seed, seed_everything, settings
 from .._validate import (
-    InputError, align_network, check_adata, check_choice, check_fractions, check_tfs,
+    InputError,
+    align_network,
+    check_adata,
+    check_choice,
+    check_fractions,
+    check_tfs,
 )
 from ..data._grn_graph import (
-    coexpression_edges, correlation, degree_features, expression_features, message_graph,
+    coexpression_edges,
+    correlation,
+    degree_features,
+    expression_features,
+    message_graph,
 )
 from ..data._link_split import (
-    SPLIT_METHODS, LinkSplit, sample_negatives, split_edges, split_from_pairs,
+    SPLIT_METHODS,
+    LinkSplit,
+    sample_negatives,
+    split_edges,
+    split_from_pairs,
 )
 from ..nn import CONVS, DECODERS, GNNEncoder, LinkDecoder, LinkPredictor, weight_penalty
 from ..train import fit

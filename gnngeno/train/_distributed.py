@@ -287,9 +287,15 @@ def wrap_ddp(module: torch.nn.Module, *, method: str = "forward",
         device = p.device if p is not None else torch.device("cpu")
     device = torch.device(device)
     ids = [device] if device.type == "cuda" else None
+    kwargs: dict[str, Any] = {}
+    if not broadcast_buffers:  # the default syncs them; newer torch renamed the option
+        import inspect
+
+        name = ("forward_sync_buffers" if "forward_sync_buffers"
+                in inspect.signature(DDP.__init__).parameters else "broadcast_buffers")
+        kwargs[name] = False
     return DDP(target, device_ids=ids, output_device=device if ids else None,
-               find_unused_parameters=find_unused_parameters,
-               broadcast_buffers=broadcast_buffers)
+               find_unused_parameters=find_unused_parameters, **kwargs)
 
 
 def sync_module(module: torch.nn.Module, src: int = 0) -> None:

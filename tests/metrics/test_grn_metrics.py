@@ -8,7 +8,13 @@ import pytest
 
 from gnngeno import InputError
 from gnngeno.metrics import (
-    auprc, auprc_ratio, auroc, early_precision, early_precision_ratio, evaluate_grn, grn_metrics,
+    auprc,
+    auprc_ratio,
+    auroc,
+    early_precision,
+    early_precision_ratio,
+    evaluate_grn,
+    grn_metrics,
 )
 
 

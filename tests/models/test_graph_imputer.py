@@ -12,6 +12,18 @@ from gnngeno.models import GraphImputer
 from gnngeno.models._graph_imputer import gcn_normalize, neighbourhood
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: faster on a small, shared machine; restored afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 @pytest.fixture(scope="module")
 def data():
     adata, _ = gg.datasets.simulate(n_cells=300, n_genes=80, n_tfs=8, seed=0)

@@ -22,7 +22,7 @@ from gnngeno.metrics import (
 )
 from gnngeno.pp import HiddenEntries
 
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # ------------------------------------------------------------------------------ strategies
@@ -220,8 +220,8 @@ def test_constant_scores_are_random(y):
 
 
 @SETTINGS
-@given(y=labels, flip=st.booleans())
-def test_auroc_of_complement_scores(y, flip):
+@given(y=labels)
+def test_auroc_of_complement_scores(y):
     rng = np.random.default_rng(int(y.sum()))
     s = rng.normal(size=y.size)
     assert auroc(y, s) + auroc(y, -s) == pytest.approx(1.0)
@@ -320,7 +320,7 @@ def test_label_agreement_perfect_and_invariant(y, perm_seed):
     assert -1.0 <= a["ari"] <= 1.0 and 0.0 <= a["nmi"] <= 1.0 + 1e-12
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(k=st.integers(2, 4), per=st.integers(3, 8), seed=st.integers(0, 2**31),
        perm_seed=st.integers(0, 2**31))
 def test_kmeans_scores_perfect_on_separated_groups_any_row_order(k, per, seed, perm_seed):

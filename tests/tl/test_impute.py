@@ -8,6 +8,18 @@ import pytest
 import gnngeno as gg
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: faster on a small, shared machine; restored afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 def test_impute_writes_layer(sim):
     adata, _ = sim
     before = adata.layers["counts"].copy()
