@@ -268,10 +268,14 @@ API_CASES = [
          lambda t, r: gg.gr.prior_grn(sim()[0], _net(("TF000", "TF000"), ("G0001", "G0001"))),
          InputError, r"no edge .* remains after removing self-loops",
          r"between two different genes"),
-    Case("network_nan_weights",
+    Case("network_nan_weights_reported",
          lambda t, r: gg.gr.prior_grn(sim()[0], sim()[1].assign(
              weight=[np.nan] * 2 + [1.0] * (len(sim()[1]) - 2))),
-         InputError, r"2 NaN weight", r"fillna|drop those edges"),
+         InputWarning, r"2 edge weight\(s\) .* missing \(NaN\)", r"set to 1\.0", warns=True),
+    Case("network_non_numeric_weights",
+         lambda t, r: gg.gr.prior_grn(sim()[0], sim()[1].assign(
+             weight=["strong"] + [1.0] * (len(sim()[1]) - 1))),
+         InputError, r"1 non-numeric or infinite edge weight", r"drop the weight column"),
     Case("network_wrong_columns",
          lambda t, r: gg.gr.prior_grn(sim()[0], pd.DataFrame({"a": ["TF000"], "b": ["G0001"]})),
          InputError, r"lacks column\(s\) \['source', 'target'\]", r"Rename them"),
@@ -465,7 +469,7 @@ def test_api_bad_input(case: Case, tmp_path: Path, res: Res) -> None:
 class CliCase:
     id: str
     argv: Callable[[Path], list[str]]
-    exc: type[BaseException]
+    exc: type[BaseException] | None  # None: a usage error (exit code 2, no traceback to show)
     problem: str
     fix: str
 
@@ -535,6 +539,12 @@ CLI_CASES = [
                        "--input", str(write_text(t / "ok.fa", ">a\nACGT\n")),
                        "--out", str(t / "p.tsv")],
             FileNotFoundError, r"no saved model", r"folder given to \.save"),
+    CliCase("input_file_missing",
+            lambda t: ["impute", str(t / "absent.csv"), str(t / "o.h5ad")],
+            None, r"path '.*absent\.csv' does not exist", r"See 'gnngeno impute --help'"),
+    CliCase("unknown_option",
+            lambda t: ["embed", str(t / "in.h5ad"), str(t / "o.h5ad"), "--kindd", "vae"],
+            None, r"No such option: --kindd", r"Possible options: --kind"),
     CliCase("expression_table_undecidable",
             lambda t: ["embed", str(write_text(t / "amb.csv", ",1,2,3\n1,1,2,3\n2,4,5,6\n")),
                        str(t / "o.h5ad")],
@@ -554,21 +564,29 @@ def test_cli_bad_input_one_line(case: CliCase, tmp_path: Path, capsys) -> None:
     assert len(lines) == 1, f"{case.id}: expected one stderr line, got {lines}"
     line = lines[0]
     assert line.startswith("gnngeno: error: ")
-    assert line.endswith("rerun with --debug for the traceback)")
+    if case.exc is None:
+        assert code == 2 and line.endswith("(usage error)")
+    else:
+        assert code == 1
+        assert line.endswith("rerun with --debug for the traceback)")
     _check_message(line, Case(case.id, None, case.exc, case.problem, case.fix))
     outs = [p for p in tmp_path.rglob("*") if p.name.startswith(".") or p.suffix in (".h5ad",)
             and p.name == "o.h5ad" or p.name in ("e.tsv", "p.tsv")]
     assert not outs, f"{case.id}: left output or temporary files {outs}"
 
 
-@pytest.mark.parametrize("case", CLI_CASES[:4] + CLI_CASES[12:14],
-                         ids=[c.id for c in CLI_CASES[:4] + CLI_CASES[12:14]])
+DEBUG_CASES = [c for c in CLI_CASES if c.exc is not None]
+
+
+@pytest.mark.parametrize("case", DEBUG_CASES, ids=[c.id for c in DEBUG_CASES])
 def test_cli_debug_shows_traceback(case: CliCase, tmp_path: Path) -> None:
-    """With --debug the exception propagates, so the console script prints its traceback."""
-    with pytest.raises(case.exc) as info:
-        main(["--debug", *case.argv(tmp_path)])
-    assert info.traceback  # a real traceback, deeper than main()
-    assert len(info.traceback) > 2
+    """With --debug (before or after the command) the exception propagates, so the console
+    script prints its traceback."""
+    argv = case.argv(tmp_path)
+    for debug_argv in (["--debug", *argv], [*argv, "--debug"]):
+        with pytest.raises(case.exc) as info:
+            main(debug_argv)
+        assert len(info.traceback) > 2  # a real traceback, deeper than main()
 
 
 def test_a_single_tf_name_is_one_tf_not_its_letters() -> None:

@@ -234,6 +234,15 @@ def _readers():
         assert masked is not a and masked.X is not a.X
         return masked
 
+    def _plot_embedding(a, n):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        gg.pl.embedding(a, "X_user", color=["cell_type", "G0001"], show=False)
+        plt.close("all")
+
     return [
         ("pp.mask_nonzero", mask),
         ("pp.log_normalize", lambda a, n: gg.pp.log_normalize(a.layers["counts"])),
@@ -246,6 +255,7 @@ def _readers():
          lambda a, n: gg.baselines.grn_baseline(a, "pearson")),
         ("baselines.grn_baseline(degree)",
          lambda a, n: gg.baselines.grn_baseline(a, "degree", prior=n)),
+        ("pl.embedding", _plot_embedding),
         ("models.GRNPredictor",
          lambda a, n: gg.models.GRNPredictor(a, hidden_dim=8, out_dim=4, n_components=4)
          .train(n, max_epochs=1).get_edges()),

@@ -11,9 +11,9 @@ from ._app import app
 
 @app.command("embed")
 def embed(
-    input: Path = typer.Argument(..., exists=True, help="Expression file or folder: .h5ad, "
+    input: Path = typer.Argument(..., exists=True, help="Expression file or folder: .h5ad, "  # noqa: B008
                                  "10x .h5 / mtx folder, dense X/Y .h5, .csv/.tsv table."),
-    output: Path = typer.Argument(..., help="Output .h5ad (written atomically)."),
+    output: Path = typer.Argument(..., help="Output .h5ad (written atomically)."),  # noqa: B008
     layer: str = typer.Option(None, "--layer", help="Layer with the expression (raw counts for "
                               "the count likelihoods); 'X' for the main matrix. Default: "
                               "'counts' when present, else X."),

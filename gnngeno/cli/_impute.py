@@ -17,7 +17,7 @@ def impute(
     layer: str = typer.Option("counts", "--layer", help="Layer with raw counts; 'X' for the "
                               "main matrix (used when the layer is absent and X holds counts)."),
     key_added: str = typer.Option("gnngeno_imputed", "--key-added", help="Output layer name."),
-    likelihood: str = typer.Option("nb", help="nb, zinb or gaussian (MSE on log-normalised)."),
+    likelihood: str = typer.Option("zinb", help="zinb, nb or gaussian (MSE on log-normalised)."),
     conv: str = typer.Option("gcn", help="Graph layer: gcn or gat."),
     n_neighbors: int = typer.Option(15, help="Neighbours per cell in the cell graph."),
     max_epochs: int = typer.Option(None, help="Cap on training epochs (default: automatic)."),

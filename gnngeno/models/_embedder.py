@@ -14,7 +14,12 @@ from .. import _keys as keys
 from .._logging import logger
 from .._settings import resolve_seed, seed_everything, settings
 from .._validate import (
-    InputError, InputWarning, check_adata, check_choice, check_counts, is_integer_valued,
+    InputError,
+    InputWarning,
+    check_adata,
+    check_choice,
+    check_counts,
+    is_integer_valued,
 )
 from ..nn._autoencoders import TARGET_SUM, Autoencoder, VariationalAutoencoder
 from ..nn._graph_autoencoders import CONVS, GraphAutoencoder

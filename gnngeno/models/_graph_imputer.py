@@ -140,8 +140,9 @@ class GraphImputer(BaseModel):
     n_hidden, n_latent
         Hidden width and bottleneck size.
     likelihood
-        ``"nb"`` (default), ``"zinb"``, or ``"gaussian"`` (MSE on ``log1p`` of counts normalised
-        to 1e4).
+        ``"zinb"`` (default, as scVI), ``"nb"``, or ``"gaussian"`` (MSE on ``log1p`` of counts
+        normalised to 1e4). The imputed value is the negative-binomial mean without the
+        zero-inflation (the denoised expression).
     activation
         Activation name (``"relu"``, ``"elu"``, ``"gelu"``, ``"leaky_relu"``, ...).
     dropout
@@ -174,7 +175,7 @@ class GraphImputer(BaseModel):
     def __init__(self, adata, *, layer: str | None = keys.COUNTS_LAYER,
                  graph_key: str | None = None, n_neighbors: int = 15, n_pcs: int = 50,
                  transformer: str | None = None, conv: str = "gcn", n_layers: int = 1,
-                 n_hidden: int = 256, n_latent: int = 64, likelihood: str = "nb",
+                 n_hidden: int = 256, n_latent: int = 64, likelihood: str = "zinb",
                  activation: str = "relu", dropout: float = 0.1, heads: int = 4,
                  seed: int | None = None) -> None:
         check_choice(conv, IMPUTER_CONVS, "conv")
@@ -255,8 +256,8 @@ class GraphImputer(BaseModel):
         return torch.from_numpy(Y.astype(np.float32)).to(device)
 
     # ------------------------------------------------------------------ training
-    def train(self, *, max_epochs: int | None = None, batch_size: int | None = 128,
-              lr: float = 1e-3, weight_decay: float = 0.0, l1: float = 0.0, l2: float = 0.0,
+    def train(self, *, max_epochs: int | None = None, batch_size: int | None = 256,
+              lr: float = 2e-3, weight_decay: float = 0.0, l1: float = 0.0, l2: float = 0.0,
               mask_fraction: float = 0.2, visible_weight: float = 0.0,
               validation_fraction: float = 0.1, max_validation_cells: int = 2048,
               patience: int | None = 10, device: str | None = None,

@@ -13,7 +13,7 @@ def impute(
     *,
     layer: str | None = keys.COUNTS_LAYER,
     key_added: str = keys.IMPUTED_LAYER,
-    likelihood: str = "nb",
+    likelihood: str = "zinb",
     conv: str = "gcn",
     n_layers: int = 1,
     n_neighbors: int = 15,
@@ -21,7 +21,7 @@ def impute(
     graph_key: str | None = None,
     transformer: str | None = None,
     max_epochs: int | None = None,
-    batch_size: int | None = 128,
+    batch_size: int | None = 256,
     patience: int | None = 10,
     device: str | None = None,
     seed: int | None = None,
@@ -32,8 +32,8 @@ def impute(
     """Impute dropouts with :class:`gnngeno.models.GraphImputer` and store the result.
 
     Builds a kNN graph of the cells (PCA of the log-normalised counts, or the graph in
-    ``adata.obsp`` named by ``graph_key``), trains a GCN encoder with a negative-binomial
-    decoder by reconstructing randomly hidden entries (self-supervised; no labels), and writes
+    ``adata.obsp`` named by ``graph_key``), trains a GCN encoder with a zero-inflated
+    negative-binomial decoder by reconstructing randomly hidden entries (self-supervised; no labels), and writes
     the denoised expression of every cell.
 
     Parameters
@@ -47,7 +47,7 @@ def impute(
     key_added
         Name of the output layer.
     likelihood
-        ``"nb"`` (default), ``"zinb"`` or ``"gaussian"`` (MSE on log-normalised values).
+        ``"zinb"`` (default), ``"nb"`` or ``"gaussian"`` (MSE on log-normalised values).
     conv, n_layers
         Graph layer type (``"gcn"`` or ``"gat"``) and number of graph layers (hops).
     n_neighbors, n_pcs, graph_key, transformer
@@ -71,7 +71,7 @@ def impute(
 
     - ``.layers[key_added]``: dense ``float32`` cells x genes, the **log1p of counts normalised
       to 10 000 per cell** (``log1p(1e4 * rho)`` with ``rho`` the decoded expression
-      proportions: the negative-binomial mean over the library size), comparable to
+      proportions: the negative-binomial mean, without zero inflation, over the library size), comparable to
       ``sc.pp.normalize_total(target_sum=1e4); sc.pp.log1p``;
     - ``.uns[key_added]["params"]``: the parameters, and ``["history"]`` the training
       history (loss, val_loss, val_l1 per epoch).

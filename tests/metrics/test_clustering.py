@@ -7,7 +7,11 @@ import pytest
 
 from gnngeno import InputError
 from gnngeno.metrics import (
-    clustering_scores, kmeans_clusters, kmeans_scores, label_agreement, leiden_scores,
+    clustering_scores,
+    kmeans_clusters,
+    kmeans_scores,
+    label_agreement,
+    leiden_scores,
 )
 
 

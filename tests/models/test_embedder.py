@@ -86,7 +86,10 @@ def test_save_load_roundtrip(small, kind, tmp_path):
     assert m2.is_trained_ and len(m2.history) == 2
     np.testing.assert_allclose(m2.get_latent(), m.get_latent(), atol=1e-5)
     # new data with the same genes in the same order can be embedded
-    np.testing.assert_allclose(m.get_latent(small[:50].copy()), m.get_latent()[:50], atol=1e-5)
+    z_new = m.get_latent(small[:50].copy())
+    assert z_new.shape == (50, 3) and np.isfinite(z_new).all()
+    if kind == "vae":  # cells are embedded one by one (graph kinds rebuild the graph on them)
+        np.testing.assert_allclose(z_new, m.get_latent()[:50], atol=1e-5)
 
 
 def test_other_genes_are_refused(small, tmp_path):

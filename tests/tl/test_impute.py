@@ -31,7 +31,7 @@ def test_impute_writes_layer(sim):
     assert imp.shape == adata.shape and imp.dtype == np.float32 and (imp >= 0).all()
     np.testing.assert_allclose(np.expm1(imp.astype(np.float64)).sum(1), 1e4, rtol=1e-3)
     params = out.uns["gnngeno_imputed"]["params"]
-    assert params["layer"] == "counts" and params["likelihood"] == "nb"
+    assert params["layer"] == "counts" and params["likelihood"] == "zinb"
     assert len(out.uns["gnngeno_imputed"]["history"]["loss"]) == 2
 
 

@@ -91,9 +91,9 @@ def train_gcn(*, epochs: int = 6, batch_size: int = 48, seed: int = 0) -> dict:
 
 
 def train_models() -> dict:
-    import gnngeno as gg
-
     from sklearn.neighbors import kneighbors_graph
+
+    import gnngeno as gg
 
     adata, net = gg.datasets.simulate(n_cells=160, n_genes=30, n_tfs=4, seed=0)
     # a plain kNN graph (scanpy's UMAP weights would compile numba code in every process)
