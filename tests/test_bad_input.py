@@ -214,6 +214,12 @@ API_CASES = [
          lambda t, r: gg.models.GraphImputer(with_graph(make(lognorm(counts()))), layer=None,
                                              likelihood="gaussian", graph_key="g"),
          InputWarning, r"looks log-normalised", r"raw-count layer|layer='counts'", warns=True),
+    Case("lognormalised_normalised_again_gene_graph_warns",
+         lambda t, r: gg.gr.gene_graph(make(lognorm(counts())), normalize=True),
+         InputWarning, r"adata\.X looks log-normalised", r"raw-count layer", warns=True),
+    Case("lognormalised_normalised_again_log_normalize_warns",
+         lambda t, r: gg.pp.log_normalize(lognorm(counts())),
+         InputWarning, r"looks log-normalised", r"raw-count layer", warns=True),
     # --- names -------------------------------------------------------------------------------------
     Case("duplicate_gene_names", lambda t, r: gg.gr.gene_graph(dup_genes()),
          InputError, r"gene names .* not unique", r"var_names_make_unique"),
@@ -570,8 +576,8 @@ def test_cli_bad_input_one_line(case: CliCase, tmp_path: Path, capsys) -> None:
         assert code == 1
         assert line.endswith("rerun with --debug for the traceback)")
     _check_message(line, Case(case.id, None, case.exc, case.problem, case.fix))
-    outs = [p for p in tmp_path.rglob("*") if p.name.startswith(".") or p.suffix in (".h5ad",)
-            and p.name == "o.h5ad" or p.name in ("e.tsv", "p.tsv")]
+    outs = [p.name for p in tmp_path.rglob("*")
+            if p.name.startswith(".") or p.name in ("o.h5ad", "e.tsv", "p.tsv", "m")]
     assert not outs, f"{case.id}: left output or temporary files {outs}"
 
 
