@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -28,6 +29,10 @@ def embed(
     key_added: str = typer.Option(None, "--key-added", help="Output key (default: X_gnngeno in "
                                   ".obsm, gnngeno_embedding in .varm)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, ... (default: settings)."),
+    distributed: bool = typer.Option(
+        False, "--distributed", help="Data-parallel training over the processes of a torchrun "
+        "launch (gloo on CPU, nccl on GPU), e.g. torchrun --standalone --nproc_per_node=2 -m "
+        "gnngeno embed ... --distributed; process 0 writes the output."),
 ) -> None:
     """Learn a low-dimensional embedding (autoencoder or graph autoencoder) and store it.
 
@@ -51,8 +56,15 @@ def embed(
                              f"{list(adata.layers) or 'none'}). Pass --layer X to use the main "
                              "matrix.")
         use = layer
-    tl.embed(adata, kind=kind, layer=use, graph=graph, likelihood=likelihood,
-             n_latent=n_latent, max_epochs=max_epochs, key_added=key_added, device=device)
+    from ..train import distributed as process_group
+    from ..train import is_main_process
+
+    with process_group(device=device) if distributed else nullcontext():
+        tl.embed(adata, kind=kind, layer=use, graph=graph, likelihood=likelihood,
+                 n_latent=n_latent, max_epochs=max_epochs, key_added=key_added, device=device,
+                 distributed=distributed)
+        if not is_main_process():
+            return
     where = "varm" if kind in ("gae", "vgae") and graph == "gene" else "obsm"
     out_key = key_added or ("gnngeno_embedding" if where == "varm" else "X_gnngeno")
     write_atomic(output, lambda p: adata.write_h5ad(p))

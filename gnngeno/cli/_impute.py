@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -22,10 +23,15 @@ def impute(
     n_neighbors: int = typer.Option(15, help="Neighbours per cell in the cell graph."),
     max_epochs: int = typer.Option(None, help="Cap on training epochs (default: automatic)."),
     device: str = typer.Option(None, help="cpu, cuda, ... (default: settings.device)."),
+    distributed: bool = typer.Option(
+        False, "--distributed", help="Data-parallel training over the processes of a torchrun "
+        "launch (gloo on CPU, nccl on GPU), e.g. torchrun --standalone --nproc_per_node=2 -m "
+        "gnngeno impute ... --distributed; process 0 writes the output."),
 ) -> None:
     """Impute dropouts (GNN on the cell kNN graph) and write the result as a new layer.
 
     The layer holds log1p of counts normalised to 10 000 per cell. No labels are needed.
+    With --distributed under torchrun every process trains on its share of each batch.
     """
     from .. import tl
     from ..io import read_expression
@@ -44,9 +50,15 @@ def impute(
             raise InputError(f"--layer {layer!r} is not in {input} (layers: "
                              f"{list(adata.layers) or 'none'}). Pass --layer X to use the main "
                              "matrix, or a layer that holds raw counts.")
-    tl.impute(adata, layer=use, key_added=key_added, likelihood=likelihood, conv=conv,
-              n_neighbors=min(n_neighbors, adata.n_obs - 1), max_epochs=max_epochs,
-              device=device)
-    write_atomic(output, lambda p: adata.write_h5ad(p))
+    from ..train import distributed as process_group
+    from ..train import is_main_process
+
+    with process_group(device=device) if distributed else nullcontext():
+        tl.impute(adata, layer=use, key_added=key_added, likelihood=likelihood, conv=conv,
+                  n_neighbors=min(n_neighbors, adata.n_obs - 1), max_epochs=max_epochs,
+                  device=device, train_kwargs={"distributed": True} if distributed else None)
+        if not is_main_process():
+            return
+        write_atomic(output, lambda p: adata.write_h5ad(p))
     typer.echo(f"imputed {adata.n_obs} cells x {adata.n_vars} genes -> {output} "
                f"(layers['{key_added}'])")

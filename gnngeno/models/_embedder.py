@@ -36,6 +36,15 @@ def _dense32(X) -> np.ndarray:
     return (X.toarray() if sp.issparse(X) else np.asarray(X)).astype(np.float32, copy=False)
 
 
+def _rows(x, idx) -> torch.Tensor:
+    """Rows ``idx`` (indices or a slice) of a dense tensor, or of a SciPy CSR matrix densified
+    for this batch only (the cells x genes matrix itself stays sparse)."""
+    if sp.issparse(x):
+        sel = idx if isinstance(idx, slice) else np.asarray(idx)
+        return torch.from_numpy(x[sel].toarray())
+    return x[idx]
+
+
 def _log_normalised(counts: np.ndarray) -> np.ndarray:
     lib = counts.sum(1, keepdims=True)
     lib[lib == 0] = 1.0
@@ -195,8 +204,20 @@ class Embedder(BaseModel):
     # ------------------------------------------------------------------ data
     def _tensors(self, adata) -> dict[str, Any]:
         """Dense tensors the module reads, from ``adata`` (genes already checked)."""
-        X = _dense32(adata.layers[self.layer] if self.layer else adata.X)
+        M = adata.layers[self.layer] if self.layer else adata.X
         out: dict[str, Any] = {}
+        if not self.is_graph and sp.issparse(M):
+            # sparse input stays sparse (CSR); mini-batches are densified one at a time
+            from ..gr._cell_graph import _log_normalised as _sparse_log_normalised
+
+            Xs = sp.csr_matrix(M, dtype=np.float32)
+            if self.likelihood == "gaussian" and self.is_counts:
+                Xs = _sparse_log_normalised(Xs, target_sum=TARGET_SUM)
+            out["x"] = Xs
+            out["size_factor"] = (torch.from_numpy(np.asarray(Xs.sum(1), np.float32).ravel())
+                                  if self.likelihood != "gaussian" else None)
+            return out
+        X = _dense32(M)
         if not self.is_graph:
             if self.likelihood == "gaussian" and self.is_counts:
                 X = _log_normalised(X)
@@ -302,7 +323,8 @@ class Embedder(BaseModel):
               batch_size: int = 128, weight_decay: float = 0.0,
               validation_fraction: float = 0.1, early_stopping: bool = True,
               patience: int = 30, kl_warmup: int | None = None,
-              checkpoint_path: str | None = None, resume: bool = False):
+              checkpoint_path: str | None = None, resume: bool = False,
+              distributed: bool = False):
         """Train the model.
 
         Parameters
@@ -329,6 +351,13 @@ class Embedder(BaseModel):
             (default: a quarter of ``max_epochs``). The validation loss always uses weight 1.
         checkpoint_path, resume
             Resumable checkpoint file (see :func:`gnngeno.train.fit`).
+        distributed
+            Data-parallel training over the processes started by ``torchrun`` (DDP; gloo on
+            CPU, nccl on GPU): autoencoders split every mini-batch between the processes,
+            graph kinds split the reconstructed edges and nodes; gradients and logged losses
+            are averaged, so every process takes the same early-stopping decision. Joins the
+            process group when torchrun started this process and none exists yet (see
+            :func:`gnngeno.train.init_distributed`); without torchrun it trains in one process.
 
         Returns
         -------
@@ -347,6 +376,20 @@ class Embedder(BaseModel):
         dev = self.device
         module = self.module
         opt = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+        from ..train import _distributed as D
+
+        if distributed and D.launched_by_torchrun() and not D.is_distributed():
+            D.init_distributed(device=str(dev))
+        dist_on = bool(distributed) and D.is_distributed()
+        rank, world = (D.get_rank(), D.get_world_size()) if dist_on else (0, 1)
+        if dist_on and dev.type == "cuda":
+            dev = torch.device("cuda", torch.cuda.current_device())
+            module.to(dev)
+        # DDP averages gradients of what runs through its forward: here the module's loss
+        run_loss = D.wrap_ddp(module, method="loss") if dist_on else module.loss
+
+        def reduce(d: dict[str, float], weight: float = 1.0) -> dict[str, float]:
+            return D.reduce_dict(d, weight) if dist_on else d
 
         def kl_weight(epoch: int) -> float:
             return 1.0 if kl_warmup <= 0 else min(1.0, (epoch + 1) / kl_warmup)
@@ -364,7 +407,7 @@ class Embedder(BaseModel):
             x, sf = self._x, self._size_factor
 
             def batch(idx):
-                return (x[idx].to(dev), None if sf is None else sf[idx].to(dev))
+                return (_rows(x, idx).to(dev), None if sf is None else sf[idx].to(dev))
 
             def train_epoch(epoch: int) -> dict[str, float]:
                 module.train()
@@ -372,10 +415,11 @@ class Embedder(BaseModel):
                 tot, recon, count = 0.0, 0.0, 0
                 for start in range(0, len(order), batch_size):
                     idx = order[start:start + batch_size]
-                    if len(idx) < 2:  # batch norm needs two cells
+                    if len(idx) < 2 * world:  # batch norm needs two cells (per process)
                         continue
+                    idx = idx[rank::world]  # this process's share of the batch
                     xb, sb = batch(idx)
-                    out = module.loss(xb, sb, kl_weight=kl_weight(epoch))
+                    out = run_loss(xb, sb, kl_weight=kl_weight(epoch))
                     loss = out["loss"] + penalty()
                     opt.zero_grad()
                     loss.backward()
@@ -383,7 +427,7 @@ class Embedder(BaseModel):
                     tot += out["loss"].item() * len(idx)
                     recon += out["reconstruction"].item() * len(idx)
                     count += len(idx)
-                return {"loss": tot / count, "reconstruction": recon / count}
+                return reduce({"loss": tot / count, "reconstruction": recon / count}, count)
 
             def validate() -> dict[str, float]:
                 tot, count = 0.0, 0
@@ -411,16 +455,20 @@ class Embedder(BaseModel):
             tr_nodes, val_nodes = train_idx.to(dev), val_idx.to(dev)
             use_w = self._init_params["conv"] == "gcn"
 
+            # distributed: every process encodes the whole graph and scores its share of the
+            # training edges and nodes
+            my_ei, my_nodes = tr_ei[:, rank::world], tr_nodes[rank::world]
+
             def train_epoch(epoch: int) -> dict[str, float]:
                 module.train()
-                out = module.loss(x, tr_ei, tr_ei, edge_weight=tr_ew if use_w else None,
-                                  target=tgt, size_factor=sf, nodes=tr_nodes,
-                                  kl_weight=kl_weight(epoch))
+                out = run_loss(x, tr_ei, my_ei, edge_weight=tr_ew if use_w else None,
+                               target=tgt, size_factor=sf, nodes=my_nodes,
+                               kl_weight=kl_weight(epoch))
                 loss = out["loss"] + penalty()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                return {k: v.item() for k, v in out.items()}
+                return reduce({k: v.item() for k, v in out.items()})
 
             def validate() -> dict[str, float]:
                 if len(val_nodes) == 0 and val_ei.shape[1] == 0:
@@ -443,7 +491,7 @@ class Embedder(BaseModel):
                                   weight_decay=weight_decay,
                                   validation_fraction=validation_fraction,
                                   early_stopping=early_stopping, patience=patience,
-                                  kl_warmup=kl_warmup)
+                                  kl_warmup=kl_warmup, n_processes=world)
         logger.info(f"Embedder({self.kind}) trained {len(self.history_)} epochs "
                     f"(best {self.history_.best_epoch})")
         return self
@@ -484,7 +532,7 @@ class Embedder(BaseModel):
         if not self.is_graph:
             parts = []
             for start in range(0, x.shape[0], batch_size):
-                xb = x[start:start + batch_size].to(dev)
+                xb = _rows(x, slice(start, start + batch_size)).to(dev)
                 sb = None if sf is None else sf[start:start + batch_size].to(dev)
                 parts.append(module.get_latent(xb, sb).cpu())
             z = torch.cat(parts)

@@ -261,7 +261,8 @@ class GraphImputer(BaseModel):
               mask_fraction: float = 0.2, visible_weight: float = 0.0,
               validation_fraction: float = 0.1, max_validation_cells: int = 2048,
               patience: int | None = 10, device: str | None = None,
-              checkpoint_path: str | None = None, resume: bool = False) -> GraphImputer:
+              checkpoint_path: str | None = None, resume: bool = False,
+              batch_sampling: str = "random", distributed: bool = False) -> GraphImputer:
         """Train by masked-entry reconstruction, with early stopping on held-out entries.
 
         Parameters
@@ -294,6 +295,19 @@ class GraphImputer(BaseModel):
             ``"cpu"``, ``"cuda"``, ... (default ``settings.device``).
         checkpoint_path, resume
             Passed to :func:`gnngeno.train.fit` (resumable training).
+        batch_sampling
+            ``"random"`` (default): batches of random cells; ``"cluster"``: batches of about
+            ``batch_size`` cells that are graph neighbours of each other (a reverse
+            Cuthill-McKee partition of the graph, :func:`gnngeno.data.partition_cells`), whose
+            shared neighbourhoods make the halo and so each step smaller on large graphs.
+        distributed
+            Data-parallel training over the processes started by ``torchrun`` (DDP; gloo on
+            CPU, nccl on GPU): every step's ``batch_size`` cells are split between the
+            processes, gradients are averaged, the logged losses too, and every process
+            computes the same validation, so early stopping agrees. Joins the process group
+            when torchrun started this process and none exists yet (see
+            :func:`gnngeno.train.init_distributed`; call :func:`gnngeno.train.cleanup` at the
+            end). Without torchrun it trains in one process. Only rank 0 writes checkpoints.
 
         Returns
         -------
@@ -313,7 +327,19 @@ class GraphImputer(BaseModel):
         bs = n if batch_size is None else int(min(batch_size, n))
         if bs < 1:
             raise InputError(f"batch_size must be >= 1 or None, got {batch_size}.")
+        check_choice(batch_sampling, ("random", "cluster"), "batch_sampling")
         dev = settings.torch_device(device)
+        from ..train import _distributed as D
+
+        if distributed and D.launched_by_torchrun() and not D.is_distributed():
+            D.init_distributed(device=device)
+        dist_on = bool(distributed) and D.is_distributed()
+        if distributed and not dist_on:
+            logger.info("GraphImputer: distributed=True without a torchrun process group; "
+                        "training in one process.")
+        rank, world = (D.get_rank(), D.get_world_size()) if dist_on else (0, 1)
+        if dist_on and dev.type == "cuda":
+            dev = torch.device("cuda", torch.cuda.current_device())
         seed_everything(self.seed)
         gen = torch.Generator().manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
@@ -346,10 +372,19 @@ class GraphImputer(BaseModel):
 
         opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
         lib_t = torch.from_numpy(self._library.astype(np.float32))
+        net = D.wrap_ddp(module) if dist_on else module
+        parts = None
+        if batch_sampling == "cluster" and bs < n:
+            from ..data._minibatch import partition_cells
+
+            labels = partition_cells(self._adj, n_parts=max(1, round(n / bs)), method="rcm",
+                                     seed=self.seed)
+            order = np.argsort(labels, kind="stable")
+            parts = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
 
         def step_loss(cells: np.ndarray, hide: np.ndarray, loss_mask: np.ndarray) -> torch.Tensor:
             x, adj, target = self._batch(cells, inputs, hide, dev)
-            out = module(x, adj, target, lib_t[cells].to(dev))
+            out = net(x, adj, target, lib_t[cells].to(dev))
             ll = module.log_likelihood(self._targets(cells, dev), out)
             m = torch.from_numpy(loss_mask).to(dev)
             loss = -(ll * m).sum() / m.sum().clamp(min=1)
@@ -358,13 +393,22 @@ class GraphImputer(BaseModel):
                 loss = loss - visible_weight * (ll * v).sum() / v.sum().clamp(min=1)
             return loss
 
+        def batches() -> list[np.ndarray]:
+            if parts is not None:
+                return [np.sort(parts[i]) for i in torch.randperm(len(parts), generator=gen)]
+            perm = train_cells[torch.randperm(n, generator=gen).numpy()]
+            return [np.sort(perm[start:start + bs]) for start in range(0, n, bs)]
+
         def train_epoch(epoch: int) -> dict[str, float]:
             module.train()
-            perm = train_cells[torch.randperm(n, generator=gen).numpy()]
             total, steps = 0.0, 0
-            for start in range(0, n, bs):
-                cells = np.sort(perm[start:start + bs])
+            for cells in batches():
+                # the same draws on every process; each process then takes its share
                 hide = (torch.rand(len(cells), G, generator=gen) < mask_fraction).numpy()
+                if world > 1:
+                    mine = np.arange(rank, len(cells), world)
+                    mine = mine if mine.size else np.arange(1)  # every process must step
+                    cells, hide = cells[mine], hide[mine]
                 loss_mask = hide.copy()
                 pos = val_pos[cells]
                 isval = pos >= 0
@@ -378,7 +422,8 @@ class GraphImputer(BaseModel):
                 opt.step()
                 total += float(loss.detach())
                 steps += 1
-            return {"loss": total / max(steps, 1)}
+            return D.reduce_dict({"loss": total / max(steps, 1)}) if dist_on else \
+                {"loss": total / max(steps, 1)}
 
         def validate() -> dict[str, float]:
             losses, errs = [], []
@@ -415,6 +460,7 @@ class GraphImputer(BaseModel):
                                   weight_decay=weight_decay, l1=l1, l2=l2,
                                   mask_fraction=mask_fraction, visible_weight=visible_weight,
                                   validation_fraction=validation_fraction, patience=patience,
+                                  batch_sampling=batch_sampling, n_processes=world,
                                   epochs_run=len(self.history_),
                                   best_epoch=self.history_.best_epoch,
                                   seconds=time.perf_counter() - t0)
@@ -447,7 +493,7 @@ class GraphImputer(BaseModel):
             fn(cells, out)
 
     def get_imputed(self, adata=None, *, batch_size: int = 512, device: str | None = None,
-                    target_sum: float = TARGET_SUM) -> np.ndarray:
+                    target_sum: float = TARGET_SUM, out=None) -> np.ndarray:
         """Imputed expression: ``log1p`` of counts normalised to ``target_sum`` per cell.
 
         For nb/zinb it is ``log1p(target_sum * rho)`` with ``rho`` the decoded expression
@@ -463,17 +509,24 @@ class GraphImputer(BaseModel):
             Torch device (default ``settings.device``).
         target_sum
             Normalisation total.
+        out
+            Where to write the rows, batch by batch, instead of a new in-memory array:
+            anything supporting ``out[start:stop] = block``, e.g. a
+            :class:`gnngeno.io.ChunkWriter` on a ``.h5ad`` file (the result then never is in
+            memory whole), an ``h5py`` dataset or a ``np.memmap``.
 
         Returns
         -------
-        Dense ``float32`` array (cells, genes), the only cells x genes allocation.
+        Dense ``float32`` array (cells, genes), the only cells x genes allocation (``out``
+        itself when given).
         """
         self._check_trained()
         self._check_adata_arg(adata)
-        out_arr = np.empty(self._counts.shape, dtype=np.float32)
+        out_arr = np.empty(self._counts.shape, dtype=np.float32) if out is None else out
 
-        def put(cells, out):
-            out_arr[cells] = self.module.normalized_expression(out, target_sum).cpu().numpy()
+        def put(cells, res):
+            block = self.module.normalized_expression(res, target_sum).cpu().numpy()
+            out_arr[int(cells[0]):int(cells[-1]) + 1] = block  # cells are contiguous
 
         self._forward_all(batch_size, device, put)
         return out_arr

@@ -307,6 +307,7 @@ class GRNPredictor(BaseModel):
         device: str | None = None,
         checkpoint_path: str | None = None,
         resume: bool = False,
+        distributed: bool = False,
     ) -> GRNPredictor:
         """Train on a prior network (supervised) or on co-expression (no prior).
 
@@ -348,6 +349,12 @@ class GRNPredictor(BaseModel):
             ``"cpu"``, ``"cuda"``, ... (default ``settings.device``).
         checkpoint_path, resume
             Passed to :func:`gnngeno.train.fit`.
+        distributed
+            Data-parallel training over the processes started by ``torchrun`` (DDP; gloo on
+            CPU, nccl on GPU): every process encodes the gene graph and scores its share of
+            each epoch's positive and negative pairs (the same draws everywhere); gradients
+            and the logged loss are averaged. Joins the process group when torchrun started
+            this process and none exists yet; without torchrun it trains in one process.
 
         Returns
         -------
@@ -401,6 +408,15 @@ class GRNPredictor(BaseModel):
         has_val = val_pairs.shape[1] > 0 and 0 < val_y.sum() < val_y.size
         bce = torch.nn.functional.binary_cross_entropy_with_logits
         module = self.module
+        from ..train import _distributed as D
+
+        if distributed and D.launched_by_torchrun() and not D.is_distributed():
+            D.init_distributed(device=device)
+        dist_on = bool(distributed) and D.is_distributed()
+        rank, world = (D.get_rank(), D.get_world_size()) if dist_on else (0, 1)
+        if dist_on and dev.type == "cuda":
+            dev = torch.device("cuda", torch.cuda.current_device())
+        net = D.wrap_ddp(module) if dist_on else module
 
         sup = float(supervision_fraction or 0.0)
         if not 0 <= sup < 1:
@@ -424,14 +440,17 @@ class GRNPredictor(BaseModel):
             pairs = torch.cat([target_pos, neg], dim=1)
             loo = torch.cat([torch.ones(n_t, device=dev), torch.zeros(neg.shape[1], device=dev)])
             labels = loo
+            if world > 1:  # same draws on every process; each scores its share of the pairs
+                pairs, loo, labels = pairs[:, rank::world], loo[rank::world], labels[rank::world]
             optimizer.zero_grad()
-            logits = module(x, msg, pairs, self._pair_features(pairs, deg, loo))
+            logits = net(x, msg, pairs, self._pair_features(pairs, deg, loo))
             loss = bce(logits, labels)
             pen = weight_penalty(module.parameters(), l1=l1, l2=l2)
             total = loss + pen.to(dev)
             total.backward()
             optimizer.step()
-            return {"loss": float(loss.detach()), "penalty": float(pen.detach())}
+            rec = {"loss": float(loss.detach()), "penalty": float(pen.detach())}
+            return D.reduce_dict(rec, weight=len(labels)) if dist_on else rec
 
         def validate() -> dict[str, float]:
             logits = module(x, ei, val_pairs, self._pair_features(val_pairs, deg))

@@ -31,6 +31,7 @@ def embed(
     device: str | None = None,
     copy: bool = False,
     return_model: bool = False,
+    distributed: bool = False,
     **model_kwargs: Any,
 ):
     """Learn a low-dimensional embedding with :class:`gnngeno.models.Embedder` and store it.
@@ -69,6 +70,8 @@ def embed(
         Return a new AnnData instead of writing into ``adata``.
     return_model
         Also return the trained :class:`~gnngeno.models.Embedder`.
+    distributed
+        Data-parallel training under ``torchrun`` (see :meth:`Embedder.train`).
     **model_kwargs
         Other :class:`~gnngeno.models.Embedder` options (``likelihood``, ``n_hidden``,
         ``n_layers``, ``activation``, ``dropout``, ``l1``, ``l2``, ``conv``, ...).
@@ -112,7 +115,7 @@ def embed(
                      device=device, **model_kwargs)
     model.train(max_epochs=max_epochs, batch_size=batch_size, lr=lr,
                 validation_fraction=validation_fraction, early_stopping=early_stopping,
-                patience=patience)
+                patience=patience, distributed=distributed)
     Z = model.get_latent()
     if model.axis == "obs":
         key = key_added or keys.CELL_EMBEDDING_KEY
