@@ -338,6 +338,9 @@ def _fmt(x, nd=1):
 
 
 def print_tables(results: list[dict]) -> None:
+    order = {name: i for i, name in enumerate(STEPS)}
+    results = sorted(results, key=lambda r: (order.get(r["step"], 99), r["cells"],
+                                             r.get("nproc") or 0))
     ok = [r for r in results if "failed" not in r and r["step"] != "ddp"]
     if ok or any("failed" in r for r in results):
         print("\n| step | cells | wall s | CPU s | peak RSS GiB (import) | notes |")
@@ -354,7 +357,7 @@ def print_tables(results: list[dict]) -> None:
                 notes.append(f"loss {r['loss']:.4g}")
             if r["step"] == "graph":
                 notes.append(f"{r['edges']:,} edges")
-            if r["step"] == "gcn_epoch":
+            if r["step"] == "gcn_epoch" and "gcn_layer_s" in r:
                 notes.append(f"A@X(64) {r['spmm_s']:.3f} s (CPU {r['spmm_cpu_s']:.3f})")
                 for k, label in (("gcn_layer", "GCN layer 50->64 fwd+bwd"),
                                  ("gcn2_epoch", "2-layer GCN epoch"),
@@ -435,14 +438,11 @@ def main() -> None:
             print(f"simulated {n:,} cells -> {path} ({time.perf_counter() - t0:.0f} s)",
                   flush=True)
         for step in args.steps:
-            if step == "ddp":
-                for nproc in (1, 2):
-                    results.append(_child(args, step, n, nproc))
-            else:
-                results.append(_child(args, step, n))
-            if args.json:
-                with open(args.json, "a") as fh:
-                    fh.write(json.dumps(results[-1]) + "\n")
+            for nproc in ((1, 2) if step == "ddp" else (None,)):
+                results.append(_child(args, step, n, nproc))
+                if args.json:
+                    with open(args.json, "a") as fh:
+                        fh.write(json.dumps(results[-1]) + "\n")
     print_tables([r for r in results if r])
 
 

@@ -122,9 +122,31 @@ def check_unique_names(names: Iterable[Any], what: str = "gene names") -> None:
         raise InputError(f"{what} are not unique (e.g. {dups}). Make them unique first: {fix}.")
 
 
+def check_orientation(adata, what: str = "adata") -> None:
+    """Raise when ``adata`` looks transposed: observations named like genes and variables named
+    like cells (barcodes, ``cell...``/``sample...`` names)."""
+    from .io._expression import _BARCODE, _CELL_WORD, _label_kind
+
+    def sample(names) -> list[str]:
+        names = [str(x) for x in names]
+        return names[:: max(1, len(names) // 500)]
+
+    obs, var = sample(adata.obs_names), sample(adata.var_names)
+    if len(obs) < 2 or len(var) < 2:
+        return
+    obs_gene = np.mean([_label_kind(x) == 1 for x in obs])
+    var_cell = np.mean([bool(_BARCODE.match(x) or _CELL_WORD.search(x)) for x in var])
+    if obs_gene >= 0.9 and var_cell >= 0.9:
+        raise InputError(
+            f"{what} looks transposed (genes x cells): its {adata.n_obs} rows are named like "
+            f"genes (e.g. {obs[:3]}) and its {adata.n_vars} columns like cells (e.g. {var[:3]}). "
+            "gnngeno expects cells x genes: pass adata.T (e.g. adata = adata.T.copy())."
+        )
+
+
 def check_adata(adata, *, layer: str | None = None, min_cells: int = 2, min_genes: int = 1,
                 counts: bool = False, allow_empty_cells: bool = True,
-                allow_empty_genes: bool = True, what: str | None = None):
+                allow_empty_genes: bool | str = True, what: str | None = None):
     """Check an AnnData for the problems every gnngeno entry point refuses, return its matrix.
 
     Parameters
@@ -138,7 +160,8 @@ def check_adata(adata, *, layer: str | None = None, min_cells: int = 2, min_gene
     counts
         Require raw counts (finite, non-negative, whole numbers).
     allow_empty_cells, allow_empty_genes
-        Whether cells (genes) with no counts are accepted.
+        Whether cells (genes) with no counts are accepted; ``allow_empty_genes="warn"`` accepts
+        them with an :class:`InputWarning`.
     what
         How to name the matrix in messages.
 
@@ -164,12 +187,13 @@ def check_adata(adata, *, layer: str | None = None, min_cells: int = 2, min_gene
         raise InputError(f"{what} has {adata.n_vars} gene(s); at least {min_genes} are needed.")
     check_unique_names(adata.var_names, "gene names (adata.var_names)")
     check_unique_names(adata.obs_names, "cell names (adata.obs_names)")
+    check_orientation(adata, what)
     X = get_matrix(adata, layer)
     if counts:
         check_counts(X, what)
     else:
         check_finite(X, what)
-    if not allow_empty_cells or not allow_empty_genes:
+    if not allow_empty_cells or allow_empty_genes is not True:
         nz_cells, nz_genes = nonzero_per_axis(X)
         if not allow_empty_cells and (nz_cells == 0).any():
             n = int((nz_cells == 0).sum())
@@ -177,12 +201,16 @@ def check_adata(adata, *, layer: str | None = None, min_cells: int = 2, min_gene
                 f"{what} has {n} cell(s) with no counts (e.g. {adata.obs_names[nz_cells == 0][:3].tolist()}). "
                 "Remove them first: sc.pp.filter_cells(adata, min_counts=1)."
             )
-        if not allow_empty_genes and (nz_genes == 0).any():
+        if allow_empty_genes is not True and (nz_genes == 0).any():
             n = int((nz_genes == 0).sum())
-            raise InputError(
-                f"{what} has {n} gene(s) with no counts. Remove them first: "
-                "sc.pp.filter_genes(adata, min_counts=1)."
-            )
+            msg = (f"{what} has {n} gene(s) with no counts (e.g. "
+                   f"{adata.var_names[nz_genes == 0][:3].tolist()}). Remove them first: "
+                   "sc.pp.filter_genes(adata, min_counts=1).")
+            if allow_empty_genes == "warn":
+                warnings.warn(msg.replace("Remove them first", "They carry no signal; remove "
+                                          "them first"), InputWarning, stacklevel=3)
+            else:
+                raise InputError(msg)
     return X
 
 
@@ -219,7 +247,8 @@ def align_network(net: pd.DataFrame, genes: Sequence[str], *, what: str = "the n
     """Keep the edges of ``net`` whose two genes are in ``genes``; report what was dropped.
 
     Self-loops are dropped (reported), duplicate edges merged keeping the largest weight
-    (reported). Raises when no edge remains.
+    (reported), missing (NaN) weights set to 1 (reported). Raises when no edge remains or a
+    weight is non-numeric or infinite.
 
     Returns
     -------
@@ -229,7 +258,24 @@ def align_network(net: pd.DataFrame, genes: Sequence[str], *, what: str = "the n
 
     check_network(net, what=what)
     out = net[[keys.SOURCE, keys.TARGET]].astype(str).copy()
-    out[keys.WEIGHT] = net[keys.WEIGHT].to_numpy(dtype=float) if keys.WEIGHT in net else 1.0
+    if keys.WEIGHT in net:
+        w = pd.to_numeric(net[keys.WEIGHT], errors="coerce").to_numpy(dtype=float)
+        bad = np.isinf(w) | (np.isnan(w) & net[keys.WEIGHT].notna().to_numpy())
+        if bad.any():
+            raise InputError(
+                f"{what} has {int(bad.sum())} non-numeric or infinite edge weight(s) (e.g. "
+                f"{net[keys.WEIGHT][bad].head(3).tolist()}). Fix them, drop those edges, or "
+                "drop the weight column to give every edge weight 1."
+            )
+        if np.isnan(w).any():
+            warnings.warn(f"{int(np.isnan(w).sum())} edge weight(s) of {what} are missing (NaN) "
+                          "and set to 1.0 (as read_network does); fill them yourself, e.g. "
+                          "net['weight'].fillna(...), to choose another value.", InputWarning,
+                          stacklevel=2)
+            w = np.where(np.isnan(w), 1.0, w)
+        out[keys.WEIGHT] = w
+    else:
+        out[keys.WEIGHT] = 1.0
     gene_set = set(map(str, genes))
     present = out[keys.SOURCE].isin(gene_set) & out[keys.TARGET].isin(gene_set)
     n_missing = int((~present).sum())
@@ -258,12 +304,15 @@ def align_network(net: pd.DataFrame, genes: Sequence[str], *, what: str = "the n
         out = (out.sort_values(keys.WEIGHT, ascending=False)
                .drop_duplicates([keys.SOURCE, keys.TARGET]))
     if len(out) == 0:
-        raise InputError(f"no edge of {what} remains after removing self-loops.")
+        raise InputError(f"no edge of {what} remains after removing self-loops. A network "
+                         "needs edges between two different genes (regulator -> target).")
     return out.reset_index(drop=True)
 
 
 def check_tfs(tfs: Iterable[str], genes: Sequence[str], *, what: str = "the TF list") -> list[str]:
     """Return the TFs of ``tfs`` that are in ``genes`` (in ``genes`` order); raise if none are."""
+    if isinstance(tfs, str):  # one name, not its letters
+        tfs = [tfs]
     tf_list = [str(t) for t in tfs]
     if not tf_list:
         raise InputError(f"{what} is empty. Pass the transcription factors as gene names.")

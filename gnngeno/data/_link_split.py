@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 
 from .. import _keys as keys
-from .._validate import InputError, check_choice, check_fractions
+from .._validate import InputError, InputWarning, check_choice, check_fractions
 
 SPLIT_METHODS = ("random", "tf", "target")
 
@@ -105,6 +105,23 @@ def _labelled(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return pairs.astype(np.int64), labels
 
 
+def _check_parts(split: LinkSplit, fr: tuple[float, ...], n_pos: int) -> LinkSplit:
+    """Refuse a requested test part without positive edges; warn for such a validation part."""
+    import warnings
+
+    if fr[2] > 0 and split.test_labels.sum() == 0:
+        raise InputError(
+            f"the test part of the split has no positive edge ({n_pos} positive edges in all, "
+            f"split={split.method!r}, fractions={fr}), so no metric can be computed on it. Pass "
+            "a larger prior network, another split or seed, or fractions=(1, 0, 0) (or "
+            "(0.9, 0.1, 0)) to train without a test part.")
+    if fr[1] > 0 and split.val_labels.sum() == 0:
+        warnings.warn(f"the validation part of the split has no positive edge ({n_pos} positive "
+                      "edges in all): early stopping is off. Pass a larger prior network or a "
+                      "larger validation fraction.", InputWarning, stacklevel=3)
+    return split
+
+
 def split_edges(
     positives: np.ndarray,
     *,
@@ -162,8 +179,9 @@ def split_edges(
         train_pos = pos[:, p[pv + pt:]]
         val = _labelled(pos[:, p[:pv]], neg[:, q[:nv]])
         test = _labelled(pos[:, p[pv:pv + pt]], neg[:, q[nv:nv + nt]])
-        return LinkSplit(n_genes, tf_index, train_pos, *val, *test, neg_sources=tf_index,
-                         neg_targets=targets, method=method)
+        return _check_parts(LinkSplit(n_genes, tf_index, train_pos, *val, *test,
+                                      neg_sources=tf_index, neg_targets=targets, method=method),
+                            fr, pos.shape[1])
 
     # held-out TFs or targets: whole groups go to validation/test
     groups = tf_index if method == "tf" else targets
@@ -184,9 +202,10 @@ def split_edges(
                          "held-out groups or split='random'.")
     neg_sources = np.sort(train_groups) if method == "tf" else tf_index
     neg_targets = targets if method == "tf" else np.sort(train_groups)
-    return LinkSplit(n_genes, tf_index, train_pos, *val, *test, neg_sources=neg_sources,
-                     neg_targets=neg_targets, method=method,
-                     info={"val_groups": np.sort(val_groups), "test_groups": np.sort(test_groups)})
+    split = LinkSplit(n_genes, tf_index, train_pos, *val, *test, neg_sources=neg_sources,
+                      neg_targets=neg_targets, method=method,
+                      info={"val_groups": np.sort(val_groups), "test_groups": np.sort(test_groups)})
+    return _check_parts(split, fr, pos.shape[1])
 
 
 def _names_to_pairs(df: pd.DataFrame, genes: pd.Index, what: str) -> tuple[np.ndarray, np.ndarray]:

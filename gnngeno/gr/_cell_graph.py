@@ -110,6 +110,10 @@ def cell_graph(
         X = adata.layers[layer] if layer is not None else adata.X
         if normalize is None:
             normalize = is_integer_valued(X)
+        if normalize:
+            from .._validate import warn_if_lognormalized
+
+            warn_if_lognormalized(X, f"adata.layers[{layer!r}]" if layer else "adata.X")
         Xn = _log_normalised(X) if normalize else (X if sp.issparse(X) else np.asarray(X, dtype=np.float32))
         n_used = int(min(n_pcs, adata.n_obs - 1, adata.n_vars - 1))
         if n_used < 1:

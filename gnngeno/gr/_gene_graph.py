@@ -99,11 +99,14 @@ def gene_graph(
         raise InputError(f"k must be >= 1, got {k}.")
     if threshold is not None and not 0 <= threshold <= 1:
         raise InputError(f"threshold must be in [0, 1], got {threshold}.")
-    X = check_adata(adata, layer=layer, min_cells=3, min_genes=2)
+    X = check_adata(adata, layer=layer, min_cells=3, min_genes=2, allow_empty_genes="warn")
     adata = adata.copy() if copy else adata
     if normalize is None:
         normalize = is_integer_valued(X)
     if normalize:
+        from .._validate import warn_if_lognormalized
+
+        warn_if_lognormalized(X, f"adata.layers[{layer!r}]" if layer else "adata.X")
         X = _log_normalised(X)
     genes = adata.var_names
     rows = (np.arange(adata.n_vars) if tfs is None

@@ -239,7 +239,8 @@ def _read_tfs(p) -> list[str]:
         names = [str(s).strip() for s in df[col].dropna() if str(s).strip()]
     names = list(dict.fromkeys(names))
     if not names:
-        raise InputError(f"the TF list {p} holds no names.")
+        raise InputError(f"the TF list {p} holds no names. Write one TF name per line, or a "
+                         "csv with a 'TF' column.")
     return names
 
 

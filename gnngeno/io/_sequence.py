@@ -168,9 +168,19 @@ def read_deepbind(path: str | os.PathLike) -> pd.DataFrame:
         NAME: df["EventID"].astype(str).to_numpy(),
         "fold": df["FoldID"].astype(str).to_numpy() if "FoldID" in df else "",
         SEQUENCE: check_sequences(df["seq"].fillna("").tolist(), what=f"{path}"),
-        LABEL: pd.to_numeric(df["Bound"], errors="raise").astype(float).to_numpy(),
+        LABEL: _bound_labels(df["Bound"], path),
     })
     return out
+
+
+def _bound_labels(bound: pd.Series, path) -> np.ndarray:
+    values = pd.to_numeric(bound, errors="coerce")
+    bad = values.isna() & bound.notna()
+    if bad.any():
+        raise InputError(f"{path}: the Bound column holds non-numeric values (e.g. "
+                         f"{bound[bad].head(3).tolist()}); it must hold 0/1 labels "
+                         "(1 = bound).")
+    return values.astype(float).to_numpy()
 
 
 def read_sequence_table(path: str | os.PathLike, *, sequence_col: str = "sequence",

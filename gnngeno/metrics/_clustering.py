@@ -20,7 +20,8 @@ def _check(X, labels) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"{labels.shape[0]} labels for {X.shape[0]} cells; pass one label per "
                          "row of the embedding.")
     if not np.isfinite(X).all():
-        raise InputError("the embedding has NaN or infinite values; cannot cluster it.")
+        raise InputError("the embedding has NaN or infinite values; cannot cluster it. Drop "
+                         "or fill those rows first (e.g. np.nan_to_num).")
     return X, labels
 
 

@@ -22,7 +22,8 @@ def _check(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"y_true has {y.size} entries but y_score has {s.size}; pass one score "
                          "per candidate edge.")
     if not np.isin(y, (0.0, 1.0)).all():
-        raise InputError("y_true must hold 0/1 labels (1 = true regulatory edge).")
+        raise InputError("y_true must hold 0/1 labels (1 = true regulatory edge); convert "
+                         "them first, e.g. (y_true > 0).astype(int).")
     if not np.isfinite(s).all():
         raise InputError(f"y_score holds {int((~np.isfinite(s)).sum())} non-finite values; "
                          "replace them (e.g. by the lowest score) before evaluating.")

@@ -127,6 +127,9 @@ def clustering_agreement(X, labels, *, n_pcs: int = 50, n_clusters: int | None =
     from sklearn.decomposition import PCA
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    from .._validate import check_finite
+
+    check_finite(X, "X (the values to cluster)")
     labels = np.asarray(labels)
     if labels.shape[0] != X.shape[0]:
         raise InputError(f"{labels.shape[0]} labels for {X.shape[0]} cells; pass one label per cell.")

@@ -452,7 +452,7 @@ class GraphImputer(BaseModel):
             module, opt, train_epoch, max_epochs=max_epochs,
             validate=validate if n_val else None, monitor="val_loss", patience=patience,
             checkpoint_path=checkpoint_path, resume=resume,
-            metadata={"var_names": self.var_names, "init_params": self._init_params},
+            metadata={"var_names": self.var_names, "params": self._init_params},
             desc="GraphImputer", generator=gen)
         module.eval()
         self.is_trained_ = True

@@ -461,7 +461,8 @@ class GRNPredictor(BaseModel):
             module, optimizer, train_epoch, max_epochs=max_epochs,
             validate=validate if has_val else None, monitor="val_auprc", mode="max",
             patience=patience, checkpoint_path=checkpoint_path, resume=resume,
-            metadata={"var_names": self.var_names}, desc=f"GRNPredictor ({self._init_params['encoder']})",
+            metadata={"var_names": self.var_names, "params": dict(self._init_params)},
+            desc=f"GRNPredictor ({self._init_params['encoder']})",
         )
         self.module.to("cpu")
         self.is_trained_ = True

@@ -106,6 +106,9 @@ class SequenceModel(BaseModel):
     # ------------------------------------------------------------------ data
     def _encode(self, X) -> torch.Tensor:
         lens = _lengths(X)
+        if lens is not None and not lens:
+            raise InputError("no sequences given; pass at least one sequence (strings of "
+                             "A, C, G, T, N or a one-hot (N, 4, L) array).")
         if lens is not None and len(lens) > 1:
             target = self.length or max(lens)
             return as_one_hot(X, length=target)

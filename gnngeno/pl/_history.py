@@ -41,6 +41,7 @@ def history(
     *,
     losses: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
+    best_epoch: int | None = None,
     logy: bool = False,
     title: str | None = None,
     ax=None,
@@ -63,6 +64,9 @@ def history(
     metrics
         Columns for the metric panel (default: ``val_*`` columns that are not losses). With
         no metric column only the loss panel is drawn.
+    best_epoch
+        Epoch to mark as kept (default: the history's ``best_epoch`` when it records one, e.g.
+        a model or :class:`~gnngeno.train.TrainingHistory`; a DataFrame records none).
     logy
         Logarithmic loss axis.
     title
@@ -80,6 +84,8 @@ def history(
     metrics are drawn (``metric_ax`` is a twin of ``loss_ax`` when one ``ax`` was given).
     """
     frame, best, monitor = _history_frame(model_or_history)
+    if best_epoch is not None:
+        best = int(best_epoch)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     if losses is None:
         losses = [c for c in numeric if str(c).endswith("loss")]

@@ -141,6 +141,9 @@ def log_normalize(X, *, target_sum: float = 1e4, library: np.ndarray | None = No
     -------
     CSR ``float32`` for sparse input, a dense ``float32`` array otherwise.
     """
+    from .._validate import warn_if_lognormalized
+
+    warn_if_lognormalized(X, "X")
     lib = (np.asarray(X.sum(axis=1)).ravel() if library is None
            else np.asarray(library, dtype=np.float64).ravel())
     scale = np.divide(target_sum, lib, out=np.zeros_like(lib, dtype=np.float64), where=lib > 0)

@@ -39,7 +39,7 @@ def mark_tfs(adata, tfs: Iterable[str], *, key_added: str = keys.IS_TF_KEY, copy
     2
     """
     check_adata(adata, min_cells=1)
-    tf_list = [str(t) for t in tfs]
+    tf_list = [tfs] if isinstance(tfs, str) else [str(t) for t in tfs]
     kept = check_tfs(tf_list, [str(g) for g in adata.var_names])
     adata = adata.copy() if copy else adata
     adata.var[key_added] = np.isin(np.asarray(adata.var_names, dtype=str), kept)

@@ -38,6 +38,8 @@ def test_history_from_model_frame_and_records(hist):
     assert len(ax.get_lines()[0].get_xdata()) == 8
     ax = pl.history(hist.records, losses=["loss"], metrics=[], show=False)
     assert [ln.get_label() for ln in ax.get_lines()] == ["loss"]
+    ax = pl.history(frame, metrics=[], best_epoch=3, show=False)
+    assert ax.get_lines()[-1].get_label() == "kept epoch 3" and ax.get_lines()[-1].get_xdata()[0] == 3
 
 
 def test_history_twin_axis_when_one_ax_given(hist):

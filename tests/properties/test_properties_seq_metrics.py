@@ -14,11 +14,21 @@ from hypothesis.extra.numpy import arrays
 
 from gnngeno import InputError
 from gnngeno.data import (
-    decode_one_hot, dinucleotide_shuffle, one_hot_encode, reverse_complement,
+    decode_one_hot,
+    dinucleotide_shuffle,
+    one_hot_encode,
+    reverse_complement,
 )
 from gnngeno.metrics import (
-    auprc, auprc_ratio, auroc, density, early_precision, early_precision_ratio, grn_metrics,
-    imputation_metrics, label_agreement,
+    auprc,
+    auprc_ratio,
+    auroc,
+    density,
+    early_precision,
+    early_precision_ratio,
+    grn_metrics,
+    imputation_metrics,
+    label_agreement,
 )
 from gnngeno.pp import HiddenEntries
 
