@@ -144,11 +144,11 @@ def _pm(m: float, s: float) -> str:
 
 
 def format_table(t: pd.DataFrame, res: pd.DataFrame) -> str:
-    lines = ["| dataset | split | method | AUROC | AUPRC | AUPRC ratio | EPR | density | wall s | CPU s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | split | method | seeds | AUROC | AUPRC | AUPRC ratio | EPR | density | wall s | CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in t.itertuples():
         lines.append(
-            f"| {r.dataset} | {r.split} | {r.method} | {_pm(r.auroc, r.auroc_sd)} | "
+            f"| {r.dataset} | {r.split} | {r.method} | {r.n_seeds} | {_pm(r.auroc, r.auroc_sd)} | "
             f"{_pm(r.auprc, r.auprc_sd)} | {_pm(r.auprc_ratio, r.auprc_ratio_sd)} | "
             f"{_pm(r.epr, r.epr_sd)} | {r.density:.4f} | {r.wall_s:.1f} | {r.cpu_s:.1f} |")
     lines.append("")

@@ -10,6 +10,8 @@ unless saved or drawn into axes the caller passed), like scanpy's plotting funct
 ``history``                    training losses and validation metrics per epoch
 ``embedding``                  cell or gene embeddings coloured by a key (optionally via UMAP)
 ``imputed_vs_observed``        imputed against held-out observed values, r and identity line
+``logo``                       sequence logo of a PWM, motif or first-layer filter
+``attribution``                attribution map over one sequence (letters scaled by score)
 =============================  ==============================================================
 """
 
