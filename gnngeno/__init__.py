@@ -16,9 +16,9 @@ plots.
 from ._version import __version__
 from ._settings import settings
 from ._validate import InputError, InputWarning
-from . import io, datasets, pp, gr, data, nn, models, train, tl, metrics, interpret, pl  # noqa: E402
+from . import io, datasets, pp, gr, data, nn, models, train, tl, metrics, interpret, pl, baselines  # noqa: E402
 
 __all__ = [
     "__version__", "settings", "InputError", "InputWarning", "io", "datasets", "pp", "gr", "data",
-    "nn", "models", "train", "tl", "metrics", "interpret", "pl",
+    "nn", "models", "train", "tl", "metrics", "interpret", "pl", "baselines",
 ]

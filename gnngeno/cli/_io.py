@@ -11,7 +11,8 @@ from pathlib import Path
 def write_atomic(path: str | os.PathLike, writer: Callable[[Path], None]) -> None:
     """Call ``writer(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
 
-    An interrupted or failing write leaves no partial file at ``path``.
+    An interrupted or failing write leaves no partial file at ``path``. The file gets the usual
+    permissions (``0o666`` minus the umask), not the private ``0o600`` of a temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,6 +21,9 @@ def write_atomic(path: str | os.PathLike, writer: Callable[[Path], None]) -> Non
     tmp_path = Path(tmp)
     try:
         writer(tmp_path)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

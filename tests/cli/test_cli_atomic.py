@@ -304,3 +304,15 @@ def test_resume_refuses_a_checkpoint_of_other_genes(tmp_path):
     other = adata[:, ::-1].copy()
     with pytest.raises(ValueError, match="other genes.*delete it or pass resume=False"):
         _embedder(other, net, checkpoint_path=str(ckpt), resume=True)
+
+
+def test_write_atomic_output_has_normal_permissions(tmp_path):
+    import os
+
+    from gnngeno.cli._io import write_atomic
+
+    out = tmp_path / "out.tsv"
+    write_atomic(out, lambda p: p.write_text("x\n"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out.stat().st_mode & 0o777) == (0o666 & ~umask)
