@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", nargs="*", default=None, help="subset of dataset names")
     ap.add_argument("--splits", nargs="*", default=["legacy", "tf"])
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="first seed (to add seeds to an earlier --raw run, then --merge)")
     ap.add_argument("--methods", default="gcn,gat,pearson,degree,tree")
     ap.add_argument("--tree-estimators", type=int, default=30)
     ap.add_argument("--n-jobs", type=int, default=1)
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     caches: dict[str, dict] = {}
     t_all = time.perf_counter()
     benches = {}
-    for seed in range(seeds):  # seed-major: a cut-short run still covers every dataset
+    for seed in range(args.first_seed, args.first_seed + seeds):  # seed-major: a cut-short run still covers every dataset
         for name in names:
             folder, legacy = DATASETS[name]
             if name not in benches:
