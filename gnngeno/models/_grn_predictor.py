@@ -526,7 +526,10 @@ class GRNPredictor(BaseModel):
             if (src < 0).any() or (tgt < 0).any():
                 raise InputError("some pairs name genes the model was not trained on.")
             pairs = np.stack([src, tgt])
-        return 1.0 / (1.0 + np.exp(-self._logits(np.asarray(pairs))))
+        from scipy.special import expit
+
+        # float64 keeps the ranking of confident pairs (float32 saturates at 1.0 near logit 17)
+        return expit(np.asarray(self._logits(np.asarray(pairs)), dtype=np.float64))
 
     def get_scores(self) -> np.ndarray:
         """``(n_tfs, n_genes)`` scores of every TF -> gene candidate (rows in ``self.tfs`` order;
