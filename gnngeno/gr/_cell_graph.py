@@ -14,18 +14,10 @@ from .._validate import InputError, check_adata, is_integer_valued
 
 
 def _log_normalised(X, *, target_sum: float = 1e4):
-    """log1p of ``X`` normalised to ``target_sum`` per cell; a new matrix (input untouched)."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float32, copy=True)
-        totals = np.asarray(X.sum(axis=1)).ravel()
-        totals[totals == 0] = 1.0
-        X.data *= np.repeat(target_sum / totals, np.diff(X.indptr)).astype(np.float32)
-        np.log1p(X.data, out=X.data)
-        return X
-    X = np.array(X, dtype=np.float32, copy=True)
-    totals = X.sum(axis=1, keepdims=True)
-    totals[totals == 0] = 1.0
-    return np.log1p(X * (target_sum / totals))
+    """log1p of ``X`` normalised to ``target_sum`` per cell; a new float32 matrix (input untouched)."""
+    from ..pp._mask import log1p_normalized
+
+    return log1p_normalized(X, target_sum=target_sum)
 
 
 def cell_graph(

@@ -144,6 +144,11 @@ def log_normalize(X, *, target_sum: float = 1e4, library: np.ndarray | None = No
     from .._validate import warn_if_lognormalized
 
     warn_if_lognormalized(X, "X")
+    return log1p_normalized(X, target_sum=target_sum, library=library)
+
+
+def log1p_normalized(X, *, target_sum: float = 1e4, library: np.ndarray | None = None):
+    """:func:`log_normalize` without the input check (for callers that checked already)."""
     lib = (np.asarray(X.sum(axis=1)).ravel() if library is None
            else np.asarray(library, dtype=np.float64).ravel())
     scale = np.divide(target_sum, lib, out=np.zeros_like(lib, dtype=np.float64), where=lib > 0)
