@@ -55,15 +55,11 @@ def expression_features(X, *, n_components: int | None = 64, seed: int = 0) -> n
 
 
 def correlation(X, *, method: str = "pearson", rows: np.ndarray | None = None) -> np.ndarray:
-    """Gene-gene correlation (``rows`` x genes) of a cells x genes matrix."""
-    from scipy.stats import rankdata
+    """Gene-gene correlation (``rows`` x genes) of a cells x genes matrix (counts are
+    log-normalised first); :func:`gnngeno.gr.coexpression` does the work."""
+    from ..gr import coexpression
 
-    M = log_normalise_if_counts(X)
-    if method == "spearman":
-        M = rankdata(M, axis=0)
-    Z = standardise_genes(M) / np.sqrt(M.shape[0])
-    rows = np.arange(Z.shape[1]) if rows is None else np.asarray(rows)
-    return (Z[:, rows].T @ Z).astype(np.float32)
+    return coexpression(log_normalise_if_counts(X), method=method, rows=rows)
 
 
 def coexpression_edges(corr: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:

@@ -174,12 +174,9 @@ def load_sparse(source, *, layer: str | None = None, chunk_size: int = 50_000,
 
 
 def _normalise_chunk(X: sp.csr_matrix, target_sum: float) -> sp.csr_matrix:
-    X = sp.csr_matrix(X, dtype=np.float32, copy=True)
-    totals = np.asarray(X.sum(axis=1)).ravel()
-    totals[totals == 0] = 1.0
-    X.data *= np.repeat((target_sum / totals).astype(np.float32), np.diff(X.indptr))
-    np.log1p(X.data, out=X.data)
-    return X
+    from ..pp._mask import log1p_normalized
+
+    return log1p_normalized(sp.csr_matrix(X), target_sum=target_sum)
 
 
 def _is_counts(X: sp.csr_matrix) -> bool:
