@@ -111,3 +111,86 @@ def test_input_errors(data):
         GRNPredictor(adata, encoder="gat", hidden_dim=10, heads=4)
     with pytest.raises(RuntimeError, match="not trained"):
         GRNPredictor(adata).get_edges()
+
+
+def _genelink_style_split(adata, net, seed=0):
+    """A legacy-style split: per-TF positives 2/3 train (1/5 of them validation), 1/3 test;
+    one within-TF negative per training/validation positive; test negatives drawn from all
+    TF x gene candidates (as in GENELink's Non-Specific/STRING files)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    genes = np.asarray(adata.var_names)
+    tfs = sorted(set(net["source"]))
+    pos = set(zip(net["source"], net["target"], strict=True))
+    parts = {"train": [], "validation": [], "test": []}
+    for tf, grp in net.groupby("source"):
+        t = rng.permutation(grp["target"].to_numpy())
+        n_test = len(t) // 3
+        n_val = (len(t) - n_test) // 5
+        for name, sel in (("test", t[:n_test]), ("validation", t[n_test:n_test + n_val]),
+                          ("train", t[n_test + n_val:])):
+            parts[name] += [(tf, g, 1) for g in sel]
+            if name != "test":
+                non = [g for g in genes if (tf, g) not in pos and g != tf]
+                parts[name] += [(tf, g, 0) for g in rng.choice(non, min(len(sel), len(non)),
+                                                                   replace=False)]
+    n_neg = int(len(parts["test"]) * (len(tfs) * len(genes) / len(pos) - 1))
+    while n_neg > 0:
+        tf, g = tfs[rng.integers(len(tfs))], genes[rng.integers(len(genes))]
+        if (tf, g) not in pos and tf != g:
+            parts["test"].append((tf, g, 0))
+            n_neg -= 1
+    return {k: pd.DataFrame(v, columns=["source", "target", "label"]) for k, v in parts.items()}
+
+
+@pytest.fixture(scope="module")
+def legacy(data):
+    adata, net = data
+    return _genelink_style_split(adata, net)
+
+
+def test_legacy_split_validation_candidates_and_ranking_pairs(data, legacy):
+    adata, _ = data
+    m = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(split=legacy, max_epochs=40)
+    sp = m.split_
+    assert sp.method == "legacy" and sp.train_neg.shape[1] > 0
+    res = m.evaluate("test")
+    assert res["auroc"] > 0.7 and res["auprc_ratio"] > 2.0
+    # auto: 10 random candidate negatives per validation positive join the given pairs
+    n_pos = int(sp.val_labels.sum())
+    pairs, labels = m._validation_set(sp, None)
+    assert pairs.shape[1] == len(labels) == sp.val_pairs.shape[1] + 10 * n_pos
+    assert labels.sum() == n_pos
+    extra = pairs[:, sp.val_pairs.shape[1]:]
+    known = set(map(tuple, sp.train_pos.T)) | set(map(tuple, sp.val_pairs[:, sp.val_labels == 1].T))
+    assert not any(tuple(p) in known for p in extra.T)
+    np.testing.assert_array_equal(m._validation_set(sp, None)[0], pairs)  # drawn once, seeded
+    assert m._validation_set(sp, 0)[0].shape == sp.val_pairs.shape
+    # ranking pairs: a given negative is matched with a positive of the same TF
+    neg, pos = GRNPredictor._ranking_pairs(torch.as_tensor(sp.train_pos),
+                                           torch.as_tensor(sp.train_neg), 200)
+    assert neg.shape == pos.shape and neg.shape[1] > 150
+    np.testing.assert_array_equal(neg[0].numpy(), pos[0].numpy())
+    train_pos = set(map(tuple, sp.train_pos.T))
+    assert all(tuple(p) in train_pos for p in pos.numpy().T)
+    assert not any(tuple(p) in train_pos for p in neg.numpy().T)
+
+
+def test_early_stopping_skips_warmup_and_options_run(data, legacy):
+    adata, net = data
+    m = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(net, max_epochs=40,
+                                                                     warmup_epochs=10)
+    assert m.history_.best_epoch >= 10
+    mon = m.history["val_monitor"].to_numpy()
+    assert (mon[:10] < -1e5).all() and (np.diff(mon[:10]) > 0).all()  # warm-up placeholder
+    assert ((mon[10:] >= 0) & (mon[10:] <= 1)).all()  # smoothed validation AUPRC
+    # every new option can be switched off; the result still ranks well
+    m0 = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(
+        split=legacy, max_epochs=40, supervision_fraction=0, ranking_weight=0,
+        validation_candidates=0, warmup_epochs=0, val_smoothing=0)
+    assert m0.evaluate("test")["auroc"] > 0.6
+    with pytest.raises(InputError, match="ranking_weight"):
+        GRNPredictor(adata, seed=0).train(split=legacy, max_epochs=2, ranking_weight=-1)
+    with pytest.raises(InputError, match="val_smoothing"):
+        GRNPredictor(adata, seed=0).train(net, max_epochs=2, val_smoothing=1.0)
