@@ -7,7 +7,9 @@ compared with the labels (ARI, NMI). Methods:
 
 - ``pca``: PCA(50) of log1p(counts normalised to 1e4) (scanpy), the baseline;
 - ``vae``, ``ae``, ``gae``, ``vgae``: :class:`gnngeno.models.Embedder` with its **defaults**
-  (no per-dataset tuning; the labels are used only for the final scores).
+  (no per-dataset tuning; the labels are used only for the final scores). The defaults (20-d
+  latent; SGC-style encoder with 2 hops for the graph kinds) were chosen on simulated data with
+  planted cell types by ``benchmarks/embed_select.py``, never on these labels.
 
 Every (dataset, method, seed) result is appended to a JSON-lines file and reused by later calls
 (``--rerun`` to redo them); wall and CPU seconds (``time.process_time``, all threads of the
@@ -83,6 +85,10 @@ def embed(adata, method: str, seed: int, max_epochs: int | None = None) -> np.nd
     model = Embedder(adata, kind=method, layer="counts", seed=seed)
     model.train(max_epochs=max_epochs)
     embed.last_epochs = len(model.history_)
+    p = model._init_params
+    embed.last_config = {"n_latent": p["n_latent"], "hops": model.hops,
+                         "likelihood": model.likelihood or model.feature_likelihood,
+                         **({"conv": p["conv"]} if model.is_graph else {})}
     return model.get_latent()
 
 
@@ -91,7 +97,7 @@ def run_one(name: str, method: str, seed: int, max_epochs: int | None = None) ->
 
     adata = load(name)
     labels = adata.obs["label"].to_numpy()
-    embed.last_epochs = None
+    embed.last_epochs, embed.last_config = None, None
     t0, c0 = time.perf_counter(), time.process_time()
     Z = embed(adata, method, seed, max_epochs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -101,7 +107,7 @@ def run_one(name: str, method: str, seed: int, max_epochs: int | None = None) ->
             "kmeans_ari": km["ari"], "kmeans_nmi": km["nmi"], "leiden_ari": ld["ari"],
             "leiden_nmi": ld["nmi"], "leiden_k": ld["n_clusters"], "wall_s": wall,
             "cpu_s": cpu, "epochs": embed.last_epochs,
-            "max_epochs": None if method == "pca" else max_epochs,
+            "max_epochs": None if method == "pca" else max_epochs, "config": embed.last_config,
             "n_cells": adata.n_obs, "n_types": int(len(np.unique(labels)))}
 
 

@@ -118,22 +118,24 @@ def step_graph(path: Path, args) -> dict:
 
 def step_impute(path: Path, args) -> dict:
     import gnngeno as gg
+    from gnngeno.models._graph_imputer import default_max_epochs
 
     t0 = time.perf_counter()
     adata = _adata_for_models(path)
     t_load = time.perf_counter() - t0
-    model = gg.models.GraphImputer(adata, layer=None, graph_key="gnngeno_cell", n_hidden=64,
-                                   n_latent=32, seed=0)
+    model = gg.models.GraphImputer(adata, layer=None, graph_key="gnngeno_cell", seed=0)
     t0 = time.perf_counter()
-    model.train(max_epochs=args.epochs, batch_size=args.batch_size, validation_fraction=0.01,
-                max_validation_cells=1000)
+    model.train(max_epochs=args.epochs)  # package defaults otherwise
     t_train = time.perf_counter() - t0
     t1 = time.perf_counter()
     with gg.io.ChunkWriter(path, "gnngeno_imputed", adata.n_vars) as w:
         model.get_imputed(out=w, batch_size=args.chunk_size)
     t_write = time.perf_counter() - t1
     h = model.history
+    n = adata.n_obs
     return {"train_s": t_train, "infer_write_s": t_write, "load_s": t_load,
+            "batch_sampling": model.train_params_["batch_sampling"],
+            "default_epochs": default_max_epochs(n),
             "loss": float(h["loss"].iloc[-1]),
             "val_loss": float(h["val_loss"].iloc[-1]) if "val_loss" in h else float("nan")}
 
@@ -204,10 +206,14 @@ def step_gcn_epoch(path: Path, args) -> dict:
         out = propagate(A, lin2(torch.relu(lin1(ax))))
         out.pow(2).mean().backward()
 
+    def layer_xfirst():  # the same layer as (A X) W1: X needs no gradient, so one product
+        lin1(torch.sparse.mm(A, x)).pow(2).mean().backward()
+
     timed("gcn_layer", layer)
+    timed("gcn_layer_xfirst", layer_xfirst)
     timed("gcn2_epoch", gcn2)
     timed("gcn2_cached_epoch", gcn2_cached)
-    for k in ("gcn_layer", "gcn2_epoch", "gcn2_cached_epoch"):
+    for k in ("gcn_layer", "gcn_layer_xfirst", "gcn2_epoch", "gcn2_cached_epoch"):
         res[f"{k}_ratio"] = res[f"{k}_s"] / res["spmm_s"]
         res[f"{k}_cpu_ratio"] = res[f"{k}_cpu_s"] / max(res["spmm_cpu_s"], 1e-9)
     return res
@@ -352,6 +358,9 @@ def print_tables(results: list[dict]) -> None:
                 print(f"| {r['step']} | {r['cells']:,} | failed | | | {r['failed'][:80]} |")
                 continue
             notes = []
+            if r["step"] == "impute" and "batch_sampling" in r:
+                notes.append(f"{r['batch_sampling']} batches, default epochs "
+                             f"{r['default_epochs']}")
             if r["step"] == "impute" or r["step"] == "embed":
                 notes.append(f"train {r['train_s']:.1f} s, infer+write {r['infer_write_s']:.1f} s")
                 notes.append(f"loss {r['loss']:.4g}")
@@ -359,7 +368,8 @@ def print_tables(results: list[dict]) -> None:
                 notes.append(f"{r['edges']:,} edges")
             if r["step"] == "gcn_epoch" and "gcn_layer_s" in r:
                 notes.append(f"A@X(64) {r['spmm_s']:.3f} s (CPU {r['spmm_cpu_s']:.3f})")
-                for k, label in (("gcn_layer", "GCN layer 50->64 fwd+bwd"),
+                for k, label in (("gcn_layer", "GCN layer 50->64 fwd+bwd, A (X W)"),
+                                 ("gcn_layer_xfirst", "same layer as (A X) W"),
                                  ("gcn2_epoch", "2-layer GCN epoch"),
                                  ("gcn2_cached_epoch", "same, A X cached")):
                     notes.append(f"{label} {r[k + '_s']:.3f} s (CPU {r[k + '_cpu_s']:.3f}) = "
@@ -387,6 +397,17 @@ def print_tables(results: list[dict]) -> None:
                   "memory growth (above import) |")
             print("|---|---|---|---|---|")
             print("\n".join(rows))
+        pipe = []
+        for n in sorted({r["cells"] for r in ok}):
+            parts = [by.get(step, {}).get(n) for step in ("graph", "impute", "embed")]
+            if all(parts):
+                pipe.append(f"| {n:,} | {sum(r['wall_s'] for r in parts):.0f} | "
+                            f"{sum(r['cpu_s'] for r in parts):.0f} | "
+                            f"{max(r['peak_gib'] for r in parts):.2f} |")
+        if pipe:
+            print("\n| cells | graph + impute + embed wall s | CPU s | largest peak RSS GiB |")
+            print("|---|---|---|---|")
+            print("\n".join(pipe))
     ddp = [r for r in results if r["step"] == "ddp"]
     if ddp:
         print("\n| cells | processes | wall s | CPU s (all processes) | final train loss | "

@@ -23,7 +23,13 @@ def embed(
                               ".obsm) or 'gene' (embeds genes into .varm)."),
     likelihood: str = typer.Option("auto", "--likelihood", help="vae/ae: nb, zinb, gaussian or "
                                    "auto (nb on counts, gaussian otherwise)."),
-    n_latent: int = typer.Option(10, "--n-latent", help="Embedding size."),
+    n_latent: int = typer.Option(20, "--n-latent", help="Embedding size."),
+    conv: str = typer.Option(None, "--conv", help="gae/vgae encoder: sgc (propagate the input "
+                             "over the cell graph, then an MLP), gcn or gat (default: the "
+                             "model's)."),
+    hops: int = typer.Option(None, "--hops", help="Propagation steps over the cell kNN graph: "
+                             "the sgc encoder's, or for vae/ae smoothing of the encoder's input "
+                             "(default: the model's; 0 = none)."),
     max_epochs: int = typer.Option(None, "--max-epochs", help="Cap on training epochs "
                                    "(default: automatic)."),
     key_added: str = typer.Option(None, "--key-added", help="Output key (default: X_gnngeno in "
@@ -60,9 +66,10 @@ def embed(
     from ..train import is_main_process
 
     with process_group(device=device) if distributed else nullcontext():
+        extra = {k: v for k, v in (("conv", conv), ("hops", hops)) if v is not None}
         tl.embed(adata, kind=kind, layer=use, graph=graph, likelihood=likelihood,
                  n_latent=n_latent, max_epochs=max_epochs, key_added=key_added, device=device,
-                 distributed=distributed)
+                 distributed=distributed, **extra)
         if not is_main_process():
             return
     where = "varm" if kind in ("gae", "vgae") and graph == "gene" else "obsm"

@@ -23,6 +23,9 @@ def impute(
     n_neighbors: int = typer.Option(15, help="Neighbours per cell in the cell graph."),
     max_epochs: int = typer.Option(None, help="Cap on training epochs (default: automatic)."),
     device: str = typer.Option(None, help="cpu, cuda, ... (default: settings.device)."),
+    denoise: bool = typer.Option(
+        False, "--denoise", help="Replace every entry by the model's prediction (default: "
+        "fill only the zeros and keep every observed count)."),
     distributed: bool = typer.Option(
         False, "--distributed", help="Data-parallel training over the processes of a torchrun "
         "launch (gloo on CPU, nccl on GPU), e.g. torchrun --standalone --nproc_per_node=2 -m "
@@ -30,7 +33,9 @@ def impute(
 ) -> None:
     """Impute dropouts (GNN on the cell kNN graph) and write the result as a new layer.
 
-    The layer holds log1p of counts normalised to 10 000 per cell. No labels are needed.
+    The layer holds log1p of counts normalised to 10 000 per cell: observed counts as they
+    are, zeros filled by the model (--denoise: the model's prediction everywhere). No labels
+    are needed.
     With --distributed under torchrun every process trains on its share of each batch.
     """
     from .. import tl
@@ -56,7 +61,7 @@ def impute(
     with process_group(device=device) if distributed else nullcontext():
         tl.impute(adata, layer=use, key_added=key_added, likelihood=likelihood, conv=conv,
                   n_neighbors=min(n_neighbors, adata.n_obs - 1), max_epochs=max_epochs,
-                  device=device, train_kwargs={"distributed": True} if distributed else None)
+                  device=device, keep_observed=not denoise, train_kwargs={"distributed": True} if distributed else None)
         if not is_main_process():
             return
         write_atomic(output, lambda p: adata.write_h5ad(p))

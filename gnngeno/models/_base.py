@@ -119,8 +119,15 @@ class BaseModel:
         adata
             For models built on an AnnData: the data to attach. Its genes must be the training
             genes in the same order; otherwise an error lists the missing and unexpected genes.
+
+        A model saved with ``device="cuda..."`` loads on a machine without a GPU on
+        ``settings.device`` (the weights are always read onto the CPU first).
         """
         payload = cls._read_payload(dir_path, cls.__name__)
+        params = dict(payload["init_params"])
+        dev = str(params.get("device") or "")
+        if dev.startswith("cuda") and not torch.cuda.is_available():
+            params["device"] = None  # trained on a GPU, loaded without one: settings.device
         if payload["var_names"] is not None:
             if adata is None:
                 raise InputError(f"{cls.__name__}.load needs the AnnData to attach "
@@ -128,9 +135,9 @@ class BaseModel:
                                  f"{cls.__name__}.load(path, adata).")
             check_same_genes(payload["var_names"], [str(g) for g in adata.var_names],
                              what=f"the {cls.__name__} saved at {dir_path}")
-            model = cls(adata, **payload["init_params"])
+            model = cls(adata, **params)
         else:
-            model = cls(**payload["init_params"])
+            model = cls(**params)
         model._set_extra_state(payload["extra"])
         model.module.load_state_dict(payload["state_dict"])
         model.history_ = TrainingHistory.from_dict(payload["history"])

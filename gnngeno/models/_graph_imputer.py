@@ -21,12 +21,22 @@ from .._validate import (
     check_nonnegative,
     warn_if_lognormalized,
 )
+from ..data._minibatch import induced_subgraph, khop_nodes
 from ..nn._imputer import IMPUTER_CONVS, IMPUTER_LIKELIHOODS, GraphImputerModule
 from ..nn._utils import weight_penalty
 from ..train import fit
 from ._base import BaseModel
 
 TARGET_SUM = 1e4
+AUTO_CLUSTER_CELLS = 50_000  # above this, "auto" training uses graph-local batches ...
+AUTO_MAX_NEIGHBORS = 5  # ... and samples this many neighbours per cell and layer
+
+
+def default_max_epochs(n_cells: int) -> int:
+    """Default epoch cap of :meth:`GraphImputer.train`: ``round(2e5 / n_cells)`` (at most 400)
+    on small data, 40 up to 100 000 cells, then ``round(4e6 / n_cells)`` (at least 4)."""
+    n = max(int(n_cells), 1)
+    return int(min(400, max(round(2e5 / n), min(40, max(4, round(4e6 / n))))))
 
 
 def _cell_connectivities(adata, counts: sp.csr_matrix, *, graph_key: str | None,
@@ -77,21 +87,9 @@ def gcn_normalize(A: sp.spmatrix) -> sp.csr_matrix:
 
 def neighbourhood(adj: sp.csr_matrix, cells: np.ndarray, n_hops: int) -> np.ndarray:
     """``cells`` followed by every other cell within ``n_hops`` hops on ``adj`` (ordered by
-    hop). The first ``len(cells)`` entries are ``cells`` themselves."""
-    cells = np.asarray(cells, dtype=np.int64)
-    seen = np.zeros(adj.shape[0], dtype=bool)
-    seen[cells] = True
-    nodes = [cells]
-    frontier = cells
-    for _ in range(n_hops):
-        if frontier.size == 0:
-            break
-        nb = np.unique(adj[frontier].indices)
-        new = nb[~seen[nb]]
-        seen[new] = True
-        nodes.append(new.astype(np.int64))
-        frontier = new
-    return np.concatenate(nodes)
+    hop). The first ``len(cells)`` entries are ``cells`` themselves (see
+    :func:`gnngeno.data.khop_nodes`)."""
+    return khop_nodes(adj, cells, n_hops)
 
 
 def _csr(M: sp.csr_matrix, device) -> torch.Tensor:
@@ -160,8 +158,14 @@ class GraphImputer(BaseModel):
     together with their ``n_layers``-hop neighbourhood: the largest dense tensors are
     ``batch_size x n_genes`` (targets, masks, decoder output) and ``neighbourhood x n_hidden``.
     So training memory is ``O(nnz(counts) + n_cells * n_neighbors)`` (linear in cells);
-    :meth:`get_imputed` adds only its output, a dense ``float32`` cells x genes array filled
-    batch by batch (4 bytes per entry: 0.8 GB for 100 000 cells x 2 000 genes).
+    :meth:`get_imputed` runs GCN models layer by layer over the whole graph (two
+    ``cells x n_hidden`` float32 arrays: 2 GB for 1 million cells at ``n_hidden=256``) and adds
+    its output, a dense ``float32`` cells x genes array filled batch by batch (4 bytes per entry:
+    0.8 GB for 100 000 cells x 2 000 genes), or streams it to ``out=`` (e.g. a file).
+
+    Speed. Above 50 000 cells training batches are balls of neighbouring cells on the graph
+    (``batch_sampling="auto"``) and the default epoch count falls to about 4 million cell
+    visits, so an epoch costs about linear time in cells; inference embeds each cell once.
 
     Examples
     --------
@@ -222,14 +226,66 @@ class GraphImputer(BaseModel):
     def n_cells(self) -> int:
         return self._counts.shape[0]
 
+    def _sampled_neighbourhood(self, cells: np.ndarray, max_neighbors: int,
+                               rng: np.random.Generator) -> tuple[np.ndarray, sp.csr_matrix]:
+        """``cells`` and at most ``max_neighbors`` random neighbours per cell and hop (GraphSAGE
+        sampling), with the batch adjacency: each sampled row keeps its self-loop and scales
+        its kept neighbour weights by ``(neighbours) / (kept)``, so that ``Â h`` is estimated
+        without bias; rows of the last hop's nodes are empty (their outputs are not used)."""
+        n = self._adj.shape[0]
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[cells] = np.arange(cells.size)
+        nodes, rows, cols, vals = [np.asarray(cells, np.int64)], [], [], []
+        frontier = nodes[0]
+        for _ in range(self.module.n_layers):
+            sub = self._adj[frontier]
+            r = np.repeat(np.arange(frontier.size), np.diff(sub.indptr))
+            c, w = sub.indices.astype(np.int64), sub.data.astype(np.float32)
+            is_self = c == frontier[r]
+            key = rng.random(c.size)
+            key[is_self] = -1.0  # the self-loop is always kept
+            order = np.lexsort((key, r))
+            r, c, w, is_self = r[order], c[order], w[order], is_self[order]
+            starts = np.searchsorted(r, np.arange(frontier.size))
+            rank = np.arange(r.size) - starts[r]
+            n_self = np.bincount(r[is_self], minlength=frontier.size)
+            n_other = np.bincount(r, minlength=frontier.size) - n_self
+            keep = rank < n_self[r] + max_neighbors
+            r, c, w, is_self = r[keep], c[keep], w[keep], is_self[keep]
+            kept_other = np.minimum(n_other, max_neighbors)
+            scale = np.divide(n_other, kept_other, out=np.ones(frontier.size, np.float64),
+                              where=kept_other > 0)
+            w = np.where(is_self, w, w * scale[r]).astype(np.float32)
+            new = np.unique(c[pos[c] < 0])
+            pos[new] = np.arange(new.size) + sum(len(x) for x in nodes)
+            nodes.append(new)
+            rows.append(pos[frontier][r])
+            cols.append(pos[c])
+            vals.append(w)
+            frontier = new
+        nodes_arr = np.concatenate(nodes)
+        adj = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                            shape=(nodes_arr.size, nodes_arr.size), dtype=np.float32)
+        adj.sort_indices()
+        return nodes_arr, adj
+
     def _batch(self, cells: np.ndarray, inputs: sp.csr_matrix, hide: np.ndarray | None,
-               device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+               device, max_neighbors: int | None = None,
+               rng: np.random.Generator | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sparse input features and adjacency of ``cells`` plus their neighbourhood.
 
         ``hide`` (len(cells) x genes bool) removes entries of the target cells from the input.
+        ``max_neighbors``: sample at most that many neighbours per cell and hop (with ``rng``;
+        the adjacency is then not symmetric); ``None``: the exact neighbourhood.
         Returns ``(x, adj, target)`` with target = ``arange(len(cells))``.
         """
-        nodes = neighbourhood(self._adj, cells, self.module.n_layers)
+        if max_neighbors is None:
+            nodes = neighbourhood(self._adj, cells, self.module.n_layers)
+            sub_adj = None
+        else:
+            nodes, sub_adj = self._sampled_neighbourhood(np.asarray(cells, np.int64),
+                                                         int(max_neighbors), rng)
         sub = sp.csr_matrix(inputs[nodes])
         if hide is not None:
             r = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
@@ -240,13 +296,19 @@ class GraphImputer(BaseModel):
             data[drop] = 0.0
             sub = sp.csr_matrix((data, sub.indices, sub.indptr), shape=sub.shape)
             sub.eliminate_zeros()
+        x = _csr(self._log_inputs(sub), device)
+        adj = _csr(induced_subgraph(self._adj, nodes) if sub_adj is None else sub_adj, device)
+        target = torch.arange(len(cells), device=device)
+        return x, adj, target
+
+    @staticmethod
+    def _log_inputs(sub: sp.csr_matrix) -> sp.csr_matrix:
+        """``log1p`` of the rows of ``sub`` normalised to ``TARGET_SUM`` (a new CSR matrix)."""
+        sub = sp.csr_matrix(sub, dtype=np.float32, copy=True)
         lib = np.asarray(sub.sum(axis=1), dtype=np.float64).ravel()
         scale = np.divide(TARGET_SUM, lib, out=np.zeros_like(lib), where=lib > 0)
         sub.data = np.log1p(sub.data * np.repeat(scale, np.diff(sub.indptr))).astype(np.float32)
-        x = _csr(sub, device)
-        adj = _csr(self._adj[nodes][:, nodes], device)
-        target = torch.arange(len(cells), device=device)
-        return x, adj, target
+        return sub
 
     def _targets(self, cells: np.ndarray, device) -> torch.Tensor:
         Y = self._counts[cells].toarray()
@@ -262,13 +324,16 @@ class GraphImputer(BaseModel):
               validation_fraction: float = 0.1, max_validation_cells: int = 2048,
               patience: int | None = 10, device: str | None = None,
               checkpoint_path: str | None = None, resume: bool = False,
-              batch_sampling: str = "random", distributed: bool = False) -> GraphImputer:
+              batch_sampling: str = "auto", max_neighbors: int | str | None = "auto",
+              distributed: bool = False) -> GraphImputer:
         """Train by masked-entry reconstruction, with early stopping on held-out entries.
 
         Parameters
         ----------
         max_epochs
-            Passes over all cells; default ``min(400, max(40, round(2e5 / n_cells)))``. Early
+            Passes over all cells. Default: ``round(2e5 / n_cells)`` (at most 400) on small
+            data, 40 up to 100 000 cells, then ``round(4e6 / n_cells)`` (at least 4), i.e.
+            about 4 million cell visits on large data (1 million cells: 4 epochs). Early
             stopping usually ends training sooner.
         batch_size
             Target cells per step (each with its graph neighbourhood). ``None``: all cells in
@@ -296,10 +361,18 @@ class GraphImputer(BaseModel):
         checkpoint_path, resume
             Passed to :func:`gnngeno.train.fit` (resumable training).
         batch_sampling
-            ``"random"`` (default): batches of random cells; ``"cluster"``: batches of about
-            ``batch_size`` cells that are graph neighbours of each other (a reverse
-            Cuthill-McKee partition of the graph, :func:`gnngeno.data.partition_cells`), whose
-            shared neighbourhoods make the halo and so each step smaller on large graphs.
+            ``"random"``: batches of random cells; ``"cluster"``: batches of at most
+            ``batch_size`` cells that are graph neighbours of each other (balls grown
+            breadth-first on the graph, :func:`gnngeno.data.partition_cells` with
+            ``method="bfs"``, visited in a new random order every epoch), whose shared
+            neighbourhoods make the halo, and so each step, several times smaller on large
+            graphs; ``"auto"`` (default): ``"cluster"`` above 50 000 cells, else ``"random"``.
+        max_neighbors
+            Training steps read at most this many random neighbours per cell and graph layer
+            (GraphSAGE-style sampling, weights rescaled so the neighbourhood sum is unbiased;
+            validation and inference always use every neighbour). ``None``: every neighbour
+            (exact); ``"auto"`` (default): 5 above 50 000 cells, where a batch's full
+            neighbourhood is ~20x its cells on a 15-NN graph, else ``None``.
         distributed
             Data-parallel training over the processes started by ``torchrun`` (DDP; gloo on
             CPU, nccl on GPU): every step's ``batch_size`` cells are split between the
@@ -323,11 +396,18 @@ class GraphImputer(BaseModel):
         n = self.n_cells
         G = self._counts.shape[1]
         if max_epochs is None:
-            max_epochs = int(min(400, max(40, round(2e5 / n))))
+            max_epochs = default_max_epochs(n)
         bs = n if batch_size is None else int(min(batch_size, n))
         if bs < 1:
             raise InputError(f"batch_size must be >= 1 or None, got {batch_size}.")
-        check_choice(batch_sampling, ("random", "cluster"), "batch_sampling")
+        check_choice(batch_sampling, ("auto", "random", "cluster"), "batch_sampling")
+        if batch_sampling == "auto":
+            batch_sampling = "cluster" if n > AUTO_CLUSTER_CELLS else "random"
+        if isinstance(max_neighbors, str):
+            check_choice(max_neighbors, ("auto",), "max_neighbors")
+            max_neighbors = AUTO_MAX_NEIGHBORS if n > AUTO_CLUSTER_CELLS else None
+        elif max_neighbors is not None and int(max_neighbors) < 1:
+            raise InputError(f"max_neighbors must be >= 1, None or 'auto', got {max_neighbors}.")
         dev = settings.torch_device(device)
         from ..train import _distributed as D
 
@@ -377,21 +457,26 @@ class GraphImputer(BaseModel):
         if batch_sampling == "cluster" and bs < n:
             from ..data._minibatch import partition_cells
 
-            labels = partition_cells(self._adj, n_parts=max(1, round(n / bs)), method="rcm",
-                                     seed=self.seed)
+            labels = partition_cells(self._adj, n_parts=max(1, math.ceil(n / bs)),
+                                     method="bfs", seed=self.seed)
             order = np.argsort(labels, kind="stable")
             parts = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
 
         def step_loss(cells: np.ndarray, hide: np.ndarray, loss_mask: np.ndarray) -> torch.Tensor:
-            x, adj, target = self._batch(cells, inputs, hide, dev)
-            out = net(x, adj, target, lib_t[cells].to(dev))
-            ll = module.log_likelihood(self._targets(cells, dev), out)
+            x, adj, target = self._batch(cells, inputs, hide, dev, max_neighbors, rng)
+            out = net(x, adj, target, lib_t[cells].to(dev), symmetric=max_neighbors is None)
+            y = self._targets(cells, dev)
             m = torch.from_numpy(loss_mask).to(dev)
-            loss = -(ll * m).sum() / m.sum().clamp(min=1)
             if visible_weight > 0:
+                ll = module.log_likelihood(y, out)
                 v = ~m
-                loss = loss - visible_weight * (ll * v).sum() / v.sum().clamp(min=1)
-            return loss
+                return (-(ll * m).sum() / m.sum().clamp(min=1)
+                        - visible_weight * (ll * v).sum() / v.sum().clamp(min=1))
+            # the likelihood of the hidden entries only (a fifth of the batch by default)
+            r, c = m.nonzero(as_tuple=True)
+            picked = {k: (v[c] if k == "theta" else v[r, c]) for k, v in out.items()
+                      if k in ("mu", "theta", "pi_logits", "mean")}
+            return -module.log_likelihood(y[r, c], picked).sum() / max(int(r.numel()), 1)
 
         def batches() -> list[np.ndarray]:
             if parts is not None:
@@ -460,7 +545,8 @@ class GraphImputer(BaseModel):
                                   weight_decay=weight_decay, l1=l1, l2=l2,
                                   mask_fraction=mask_fraction, visible_weight=visible_weight,
                                   validation_fraction=validation_fraction, patience=patience,
-                                  batch_sampling=batch_sampling, n_processes=world,
+                                  batch_sampling=batch_sampling,
+                                  max_neighbors=max_neighbors, n_processes=world,
                                   epochs_run=len(self.history_),
                                   best_epoch=self.history_.best_epoch,
                                   seconds=time.perf_counter() - t0)
@@ -480,24 +566,64 @@ class GraphImputer(BaseModel):
 
     @torch.no_grad()
     def _forward_all(self, batch_size: int, device, fn) -> None:
+        """Run the trained module over every cell in contiguous chunks, calling
+        ``fn(cells, outputs)`` per chunk.
+
+        GCN models infer layer by layer over the whole graph (as PyG's layer-wise inference):
+        the input embedding of every cell once, then each graph layer as row chunks of the
+        sparse product ``Â H``, then the decoder per chunk. Each cell is embedded once, where
+        chunks with their graph neighbourhood would embed every neighbour again (about 20x
+        the cells on a 15-NN graph); the extra memory is two ``cells x n_hidden`` float32
+        arrays. GAT models go chunk by chunk with their neighbourhood.
+        """
         dev = settings.torch_device(device)
         module = self.module.to(dev)
         module.eval()
         lib_t = torch.from_numpy(self._library.astype(np.float32))
         n = self.n_cells
-        for start in progress(range(0, n, batch_size), total=math.ceil(n / batch_size),
-                              desc="imputing"):
+        chunks = range(0, n, batch_size)
+        if module.n_layers == 0 or any(layer.conv_name != "gcn" for layer in module.layers):
+            for start in progress(chunks, total=math.ceil(n / batch_size), desc="imputing"):
+                cells = np.arange(start, min(start + batch_size, n))
+                x, adj, target = self._batch(cells, self._counts, None, dev)
+                out = module(x, adj, target, lib_t[cells].to(dev))
+                fn(cells, out)
+            return
+        bar = progress(total=(module.n_layers + 2) * len(chunks), desc="imputing")
+        H = torch.empty((n, module.lin_in.out_features), dtype=torch.float32)
+        for start in chunks:
             cells = np.arange(start, min(start + batch_size, n))
-            x, adj, target = self._batch(cells, self._counts, None, dev)
-            out = module(x, adj, target, lib_t[cells].to(dev))
+            x = _csr(self._log_inputs(self._counts[cells]), dev)
+            H[cells] = module.embed_input(x).cpu()
+            bar.update()
+        for layer in module.layers:
+            H_next = torch.empty_like(H)
+            Hd = H.to(dev)
+            for start in chunks:
+                stop = min(start + batch_size, n)
+                rows = _csr(self._adj[start:stop], dev)
+                H_next[start:stop] = layer.combine(Hd[start:stop], torch.sparse.mm(rows, Hd)).cpu()
+                bar.update()
+            H = H_next
+        for start in chunks:
+            cells = np.arange(start, min(start + batch_size, n))
+            out = module.decode(module.lin_z(H[cells].to(dev)), lib_t[cells].to(dev))
             fn(cells, out)
+            bar.update()
+        bar.close()
 
     def get_imputed(self, adata=None, *, batch_size: int = 512, device: str | None = None,
-                    target_sum: float = TARGET_SUM, out=None) -> np.ndarray:
+                    target_sum: float = TARGET_SUM, keep_observed: bool = True,
+                    out=None) -> np.ndarray:
         """Imputed expression: ``log1p`` of counts normalised to ``target_sum`` per cell.
 
-        For nb/zinb it is ``log1p(target_sum * rho)`` with ``rho`` the decoded expression
-        proportions (the negative-binomial mean divided by the library size, no zero inflation).
+        The model's prediction for nb/zinb is ``log1p(target_sum * rho)`` with ``rho`` the
+        decoded expression proportions (the negative-binomial mean divided by the library size,
+        no zero inflation). With ``keep_observed=True`` (default: dropout imputation) only the
+        zero entries take the prediction and every observed count keeps its own value,
+        ``log1p(target_sum * count / library)``, so no measurement is changed; with
+        ``keep_observed=False`` every entry is the prediction (denoising, as scVI's
+        normalised expression or MAGIC).
 
         Parameters
         ----------
@@ -509,6 +635,8 @@ class GraphImputer(BaseModel):
             Torch device (default ``settings.device``).
         target_sum
             Normalisation total.
+        keep_observed
+            Fill only the zeros (``True``) or replace every entry by the prediction (``False``).
         out
             Where to write the rows, batch by batch, instead of a new in-memory array:
             anything supporting ``out[start:stop] = block``, e.g. a
@@ -526,6 +654,11 @@ class GraphImputer(BaseModel):
 
         def put(cells, res):
             block = self.module.normalized_expression(res, target_sum).cpu().numpy()
+            if keep_observed:
+                obs = self._counts[cells]  # the model's counts: zeros are the dropouts
+                r = np.repeat(np.arange(obs.shape[0]), np.diff(obs.indptr))
+                scale = target_sum / self._library[cells][r]
+                block[r, obs.indices] = np.log1p(obs.data * scale).astype(np.float32)
             out_arr[int(cells[0]):int(cells[-1]) + 1] = block  # cells are contiguous
 
         self._forward_all(batch_size, device, put)
@@ -551,4 +684,4 @@ class GraphImputer(BaseModel):
         self.train_params_ = state.get("train_params", {})
 
 
-__all__ = ["GraphImputer", "gcn_normalize", "neighbourhood"]
+__all__ = ["GraphImputer", "default_max_epochs", "gcn_normalize", "neighbourhood"]

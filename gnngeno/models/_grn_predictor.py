@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -553,6 +554,13 @@ class GRNPredictor(BaseModel):
                              f"{warmup_epochs} and {val_smoothing}.")
         warmup = min(int(warmup_epochs), max_epochs // 2)
         state: dict[str, Any] = {"ema": None, "epoch": 0}
+        if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
+            # continue the moving average and the warm-up count where the checkpoint left them
+            done = torch.load(checkpoint_path, map_location="cpu",
+                              weights_only=False)["history"]["records"]
+            state["epoch"] = len(done)
+            if done and "val_auprc_ema" in done[-1]:
+                state["ema"] = float(done[-1]["val_auprc_ema"])
 
         def validate() -> dict[str, float]:
             logits = module(x, ei, val_pairs, self._pair_features(val_pairs, deg))
@@ -562,6 +570,7 @@ class GRNPredictor(BaseModel):
             # epoch cannot be chosen)
             v, ema = rec["val_auprc"], state["ema"]
             state["ema"] = v if ema is None else val_smoothing * ema + (1 - val_smoothing) * v
+            rec["val_auprc_ema"] = state["ema"]
             # during the warm-up a placeholder that rises every epoch: no early stop, and the
             # first monitored epoch replaces whatever state the warm-up kept
             rec["val_monitor"] = (state["ema"] if state["epoch"] >= warmup

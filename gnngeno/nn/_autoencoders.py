@@ -205,16 +205,24 @@ class Autoencoder(nn.Module):
             return x
         return log_normalize(x, size_factor)
 
-    def encode(self, x: torch.Tensor, size_factor: torch.Tensor | None = None
+    def encode(self, x: torch.Tensor, size_factor: torch.Tensor | None = None, *,
+               encoder_input: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Posterior mean (N, n_latent) and log-variance (``None`` for the plain autoencoder)."""
-        h = self.encoder(self._input(x, size_factor))
+        """Posterior mean (N, n_latent) and log-variance (``None`` for the plain autoencoder).
+
+        ``encoder_input`` (N, G), when given, is read by the encoder as it is instead of the
+        log-normalised ``x`` (e.g. values smoothed over a cell graph); the decoder still
+        models ``x``.
+        """
+        h = self.encoder(self._input(x, size_factor) if encoder_input is None
+                         else encoder_input)
         logvar = self.z_logvar(h).clamp(-15.0, 15.0) if self.z_logvar is not None else None
         return self.z_mean(h), logvar
 
-    def forward(self, x: torch.Tensor, size_factor: torch.Tensor | None = None
-                ) -> dict[str, torch.Tensor]:
-        """Encode, sample (VAE, training mode only) and decode.
+    def forward(self, x: torch.Tensor, size_factor: torch.Tensor | None = None, *,
+                encoder_input: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Encode, sample (VAE, training mode only) and decode (``encoder_input``: see
+        :meth:`encode`).
 
         Returns
         -------
@@ -223,7 +231,7 @@ class Autoencoder(nn.Module):
         """
         if size_factor is None and self.likelihood != "gaussian":
             size_factor = x.sum(1)
-        mean, logvar = self.encode(x, size_factor)
+        mean, logvar = self.encode(x, size_factor, encoder_input=encoder_input)
         z = mean
         if logvar is not None and self.training:
             z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
@@ -234,8 +242,9 @@ class Autoencoder(nn.Module):
         return out
 
     def loss(self, x: torch.Tensor, size_factor: torch.Tensor | None = None, *,
-             kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
-        """Loss averaged over the N cells of the batch.
+             kl_weight: float = 1.0, encoder_input: torch.Tensor | None = None
+             ) -> dict[str, torch.Tensor]:
+        """Loss averaged over the N cells of the batch (``encoder_input``: see :meth:`encode`).
 
         Returns
         -------
@@ -244,7 +253,7 @@ class Autoencoder(nn.Module):
         """
         if size_factor is None and self.likelihood != "gaussian":
             size_factor = x.sum(1)
-        out = self.forward(x, size_factor)
+        out = self.forward(x, size_factor, encoder_input=encoder_input)
         recon = -self.decoder.log_likelihood(x, out).sum(1).mean()
         if "qz_logvar" in out:
             m, lv = out["qz_mean"], out["qz_logvar"]
@@ -254,12 +263,15 @@ class Autoencoder(nn.Module):
         return {"loss": recon + kl_weight * kl, "reconstruction": recon, "kl": kl}
 
     @torch.no_grad()
-    def get_latent(self, x: torch.Tensor, size_factor: torch.Tensor | None = None) -> torch.Tensor:
-        """Bottleneck values (posterior means for the VAE), computed in evaluation mode."""
+    def get_latent(self, x: torch.Tensor, size_factor: torch.Tensor | None = None, *,
+                   encoder_input: torch.Tensor | None = None) -> torch.Tensor:
+        """Bottleneck values (posterior means for the VAE), computed in evaluation mode
+        (``encoder_input``: see :meth:`encode`)."""
         was = self.training
         self.eval()
         mean, _ = self.encode(x, size_factor if size_factor is not None or
-                              self.likelihood == "gaussian" else x.sum(1))
+                              self.likelihood == "gaussian" else x.sum(1),
+                              encoder_input=encoder_input)
         self.train(was)
         return mean
 

@@ -1,7 +1,10 @@
-"""Graph autoencoder and variational graph autoencoder (PyG ``GAE``/``VGAE``) with GCN or GAT
-encoders, for the cell graph or the gene graph.
+"""Graph autoencoder and variational graph autoencoder (PyG ``GAE``/``VGAE``) with GCN, GAT or
+SGC-style encoders, for the cell graph or the gene graph.
 
-Tensors only. The encoder is two graph-convolution layers; the decoder is PyG's inner product
+Tensors only. The encoder is two graph-convolution layers (``"gcn"``, ``"gat"``), or ``hops``
+propagation steps of the normalised adjacency on the input features followed by an MLP
+(``"sgc"``: ``z = MLP(Â^K X)``, as in SGC, Wu et al. 2019; the propagation is computed once per
+graph and cached, so training costs one MLP); the decoder is PyG's inner product
 on node pairs (edge reconstruction with negative sampling), optionally plus an
 :class:`~gnngeno.nn._autoencoders.ExpressionDecoder` that reconstructs every node's features
 (counts with a NB/ZINB likelihood, or values with a Gaussian one), which makes the latent keep
@@ -21,7 +24,7 @@ from torch import nn
 from ._autoencoders import ExpressionDecoder
 from ._utils import get_activation
 
-CONVS = ("gcn", "gat")
+CONVS = ("gcn", "gat", "sgc")
 
 
 def gcn_adjacency(edge_index: torch.Tensor, edge_weight: torch.Tensor | None,
@@ -44,8 +47,21 @@ def gcn_adjacency(edge_index: torch.Tensor, edge_weight: torch.Tensor | None,
         return adj.coalesce().to_sparse_csr()
 
 
+def propagate_features(adj: torch.Tensor, x: torch.Tensor, hops: int) -> torch.Tensor:
+    """``Â^hops x``: ``hops`` steps of the (normalised, sparse) adjacency ``adj`` on ``x``.
+
+    Shapes
+    ------
+    ``adj`` sparse (N, N), ``x`` (N, F) -> (N, F).
+    """
+    for _ in range(int(hops)):
+        x = adj @ x
+    return x
+
+
 class GraphEncoder(nn.Module):
-    """Two graph-convolution layers (GCN or GAT) to a latent, optionally variational.
+    """Graph encoder to a latent, optionally variational: two graph-convolution layers (GCN or
+    GAT), or ``hops`` parameter-free propagation steps followed by an MLP (``"sgc"``).
 
     Parameters
     ----------
@@ -56,14 +72,19 @@ class GraphEncoder(nn.Module):
     n_latent
         Latent size.
     conv
-        ``"gcn"`` (:class:`torch_geometric.nn.GCNConv`, uses edge weights) or ``"gat"``
-        (:class:`torch_geometric.nn.GATConv`, ``heads`` attention heads in the hidden layer).
+        ``"gcn"`` (:class:`torch_geometric.nn.GCNConv`, uses edge weights), ``"gat"``
+        (:class:`torch_geometric.nn.GATConv`, ``heads`` attention heads in the hidden layer) or
+        ``"sgc"`` (``Â^hops x`` with the GCN-normalised adjacency, uses edge weights, then
+        ``Linear -> BatchNorm -> activation -> Linear``; the smoothed input is cached while the
+        graph and ``x`` stay the same tensors).
     variational
         Return ``(mu, logstd)`` (for :class:`torch_geometric.nn.VGAE`) instead of ``z``.
     activation, dropout
         After the hidden layer (dropout also on the input features).
     heads
         GAT attention heads.
+    hops
+        Propagation steps of ``"sgc"`` (0: a plain MLP that ignores the graph).
 
     Shapes
     ------
@@ -73,15 +94,25 @@ class GraphEncoder(nn.Module):
 
     def __init__(self, n_input: int, n_hidden: int = 128, n_latent: int = 10, *,
                  conv: str = "gcn", variational: bool = False, activation: str = "relu",
-                 dropout: float = 0.1, heads: int = 4) -> None:
+                 dropout: float = 0.1, heads: int = 4, hops: int = 2) -> None:
         super().__init__()
         from torch_geometric.nn import GATConv, GCNConv
+
+        from ._autoencoders import mlp
 
         if conv not in CONVS:
             raise ValueError(f"GraphEncoder: conv={conv!r} is not supported; choose one of "
                              f"{list(CONVS)}.")
-        self.conv_kind, self.variational = conv, variational
-        if conv == "gcn":
+        if int(hops) < 0:
+            raise ValueError(f"GraphEncoder: hops must be >= 0, got {hops}.")
+        self.conv_kind, self.variational, self.hops = conv, variational, int(hops)
+        self._x_cache: tuple | None = None
+        if conv == "sgc":
+            self.body = mlp(n_input, [n_hidden], activation=activation, dropout=dropout,
+                            batch_norm=True)
+            self.conv_mu = nn.Linear(n_hidden, n_latent)
+            self.conv_logstd = nn.Linear(n_hidden, n_latent) if variational else None
+        elif conv == "gcn":
             # normalisation is done once per graph in gcn_adjacency (cached), then sparse matmul
             self.conv1 = GCNConv(n_input, n_hidden, normalize=False)
             self.conv_mu = GCNConv(n_hidden, n_latent, normalize=False)
@@ -112,8 +143,24 @@ class GraphEncoder(nn.Module):
                                edge_weight)
         return self._adj_cache[1]
 
+    def _smoothed(self, x, edge_index, edge_weight):
+        """``Â^hops x``, cached while ``x`` and the graph are the same tensors."""
+        adj = self._adjacency(edge_index, edge_weight, x.shape[0])
+        key = (x.data_ptr(), tuple(x.shape), x.device, self._adj_cache[0], self.hops,
+               x.requires_grad)
+        if self._x_cache is None or self._x_cache[0] != key:
+            with torch.set_grad_enabled(x.requires_grad):
+                self._x_cache = (key, propagate_features(adj, x, self.hops), x)
+        return self._x_cache[1]
+
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
                 edge_weight: torch.Tensor | None = None):
+        if self.conv_kind == "sgc":
+            h = self.body(self._smoothed(x, edge_index, edge_weight))
+            mu = self.conv_mu(h)
+            if self.conv_logstd is None:
+                return mu
+            return mu, self.conv_logstd(h).clamp(max=10.0)
         if self.conv_kind == "gcn":
             edge_index = self._adjacency(edge_index, edge_weight, x.shape[0])
         h = self.dropout(self.act(self._conv(self.conv1, self.dropout(x), edge_index,
@@ -137,7 +184,7 @@ class GraphAutoencoder(nn.Module):
     ----------
     n_input
         Node feature size F_in (encoder input).
-    n_latent, n_hidden, conv, activation, dropout, heads
+    n_latent, n_hidden, conv, activation, dropout, heads, hops
         Of the :class:`GraphEncoder`.
     variational
         VGAE (``True``) or GAE (``False``).
@@ -157,12 +204,13 @@ class GraphAutoencoder(nn.Module):
     def __init__(self, n_input: int, *, n_latent: int = 10, n_hidden: int = 128,
                  conv: str = "gcn", variational: bool = False, activation: str = "relu",
                  dropout: float = 0.1, heads: int = 4, feature_likelihood: str | None = None,
-                 n_features_out: int | None = None, feature_weight: float = 1.0) -> None:
+                 n_features_out: int | None = None, feature_weight: float = 1.0,
+                 hops: int = 2) -> None:
         super().__init__()
         from torch_geometric.nn import GAE, VGAE
 
         encoder = GraphEncoder(n_input, n_hidden, n_latent, conv=conv, variational=variational,
-                               activation=activation, dropout=dropout, heads=heads)
+                               activation=activation, dropout=dropout, heads=heads, hops=hops)
         self.gae = VGAE(encoder) if variational else GAE(encoder)
         self.variational = variational
         self.n_latent = n_latent
@@ -230,4 +278,4 @@ class GraphAutoencoder(nn.Module):
         return z
 
 
-__all__ = ["CONVS", "GraphAutoencoder", "GraphEncoder", "gcn_adjacency"]
+__all__ = ["CONVS", "GraphAutoencoder", "GraphEncoder", "gcn_adjacency", "propagate_features"]

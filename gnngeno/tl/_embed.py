@@ -18,7 +18,7 @@ def embed(
     kind: str = "vae",
     layer: str | None = None,
     graph: str = "cell",
-    n_latent: int = 10,
+    n_latent: int = 20,
     use_highly_variable: bool | None = None,
     max_epochs: int | None = None,
     batch_size: int = 128,

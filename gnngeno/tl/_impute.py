@@ -25,6 +25,7 @@ def impute(
     patience: int | None = 10,
     device: str | None = None,
     seed: int | None = None,
+    keep_observed: bool = True,
     copy: bool = False,
     model_kwargs: dict[str, Any] | None = None,
     train_kwargs: dict[str, Any] | None = None,
@@ -58,6 +59,10 @@ def impute(
     seed
         Random seed (default ``gnngeno.settings.seed``); the same seed gives the same result
         on CPU.
+    keep_observed
+        ``True`` (default): dropout imputation, only zero entries take the model's prediction
+        and every observed count keeps its own normalised value; ``False``: every entry is
+        the model's prediction (denoising, as scVI's normalised expression).
     copy
         Return a new AnnData instead of writing into ``adata``.
     model_kwargs, train_kwargs
@@ -70,9 +75,11 @@ def impute(
     ``None``, or the new AnnData with ``copy=True``. Writes
 
     - ``.layers[key_added]``: dense ``float32`` cells x genes, the **log1p of counts normalised
-      to 10 000 per cell** (``log1p(1e4 * rho)`` with ``rho`` the decoded expression
-      proportions: the negative-binomial mean, without zero inflation, over the library size), comparable to
-      ``sc.pp.normalize_total(target_sum=1e4); sc.pp.log1p``;
+      to 10 000 per cell**, comparable to ``sc.pp.normalize_total(target_sum=1e4);
+      sc.pp.log1p``: observed counts keep ``log1p(1e4 * count / library)`` (with
+      ``keep_observed=True``) and the other entries are ``log1p(1e4 * rho)`` with ``rho`` the
+      decoded expression proportions (the negative-binomial mean, without zero inflation, over
+      the library size);
     - ``.uns[key_added]["params"]``: the parameters, and ``["history"]`` the training
       history (loss, val_loss, val_l1 per epoch).
 
@@ -101,13 +108,14 @@ def impute(
                          likelihood=likelihood, seed=seed, **model_kwargs)
     model.train(max_epochs=max_epochs, batch_size=batch_size, patience=patience, device=device,
                 **train_kwargs)
-    imputed = model.get_imputed(device=device)
+    imputed = model.get_imputed(device=device, keep_observed=keep_observed)
     adata = adata.copy() if copy else adata
     adata.layers[key_added] = imputed
     adata.uns[key_added] = {
         "params": {"layer": layer, "likelihood": likelihood, "conv": conv,
                    "n_layers": n_layers, "n_neighbors": n_neighbors, "n_pcs": n_pcs,
                    "graph_key": graph_key, "seed": seed, "target_sum": 1e4,
+                   "keep_observed": keep_observed,
                    "values": "log1p(counts normalised to 1e4 per cell)",
                    **{k: v for k, v in model.train_params_.items() if k != "seconds"},
                    **{k: v for k, v in model_kwargs.items()}},

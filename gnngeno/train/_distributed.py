@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import inspect
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -178,8 +179,8 @@ def init_distributed(backend: str | None = None, *, device: str | torch.device |
         torch.cuda.set_device(dev)
     kwargs: dict[str, Any] = {"backend": backend,
                               "timeout": datetime.timedelta(seconds=timeout_s)}
-    if backend == "nccl":
-        kwargs["device_id"] = dev
+    if backend == "nccl" and "device_id" in inspect.signature(dist.init_process_group).parameters:
+        kwargs["device_id"] = dev  # binds the communicator to this GPU (torch >= 2.3)
     dist.init_process_group(**kwargs)
     ctx = DistributedContext(dist.get_rank(), dist.get_world_size(), local_rank, dev, backend,
                              True)
@@ -289,8 +290,6 @@ def wrap_ddp(module: torch.nn.Module, *, method: str = "forward",
     ids = [device] if device.type == "cuda" else None
     kwargs: dict[str, Any] = {}
     if not broadcast_buffers:  # the default syncs them; newer torch renamed the option
-        import inspect
-
         name = ("forward_sync_buffers" if "forward_sync_buffers"
                 in inspect.signature(DDP.__init__).parameters else "broadcast_buffers")
         kwargs[name] = False

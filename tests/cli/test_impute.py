@@ -40,9 +40,10 @@ def test_cli_impute_csv(sim, tmp_path):
                       columns=adata.var_names)
     src, dst = tmp_path / "in.csv", tmp_path / "out.h5ad"
     df.to_csv(src)
-    assert main(["impute", str(src), str(dst), "--max-epochs", "1"]) == 0
+    assert main(["impute", str(src), str(dst), "--max-epochs", "1", "--denoise"]) == 0
     out = ad.read_h5ad(dst)
     assert np.isfinite(out.layers["gnngeno_imputed"]).all()
+    assert not out.uns["gnngeno_imputed"]["params"]["keep_observed"]
 
 
 def test_cli_impute_bad_input(sim, tmp_path, capsys):

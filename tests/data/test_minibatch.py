@@ -52,20 +52,24 @@ def test_khop_and_induced_subgraph_on_hand_written_graph():
                                   A[nodes][:, nodes].toarray())
 
 
-@pytest.mark.parametrize("method", ["kmeans", "rcm", "random"])
+@pytest.mark.parametrize("method", ["kmeans", "bfs", "rcm", "random"])
 def test_partitions_are_complete_and_local(method):
     A, rep = _knn()
     parts = partition_cells(A, rep=rep if method == "kmeans" else None, n_parts=8,
                             method=method, seed=0)
-    assert parts.shape == (A.shape[0],) and parts.min() >= 0 and parts.max() < 8
+    n_max = 8 if method != "bfs" else 12  # bfs: a few more parts (merged leftovers)
+    assert parts.shape == (A.shape[0],) and parts.min() >= 0 and parts.max() < n_max
+    assert np.unique(parts).size == parts.max() + 1  # labels are 0..k-1, no gaps
     coo = A.tocoo()
     within = float(np.mean(parts[coo.row] == parts[coo.col]))
     if method == "random":
         assert within < 0.3
     else:  # graph-aware partitions keep most kNN edges inside a part
         assert within > 0.6, within
-    if method != "kmeans":
+    if method in ("rcm", "random"):
         assert np.bincount(parts).min() == np.bincount(parts).max()  # balanced
+    if method == "bfs":  # parts never exceed ceil(N / n_parts) cells
+        assert np.bincount(parts).max() <= -(-A.shape[0] // 8)
 
 
 def test_cluster_loader_targets_cover_cells_once_and_outputs_are_exact():

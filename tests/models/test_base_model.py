@@ -49,3 +49,27 @@ def test_load_refuses_other_genes(tmp_path):
         _Toy.load(tmp_path / "m")
     with pytest.raises(FileNotFoundError):
         _Toy.load(tmp_path / "nothing", _adata(["g1"]))
+
+
+class _DeviceToy(_Toy):
+    def __init__(self, adata, hidden: int = 3, device=None):
+        from gnngeno._settings import settings
+
+        settings.torch_device(device)  # raises when a CUDA device is asked for without a GPU
+        super().__init__(adata, hidden)
+        self._init_params = {"hidden": hidden, "device": device}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks loading without a GPU")
+def test_model_saved_on_gpu_loads_without_one(tmp_path):
+    a = _adata(["g1", "g2"])
+    m = _DeviceToy(a, hidden=2)
+    m.save(tmp_path / "m")
+    payload = torch.load(tmp_path / "m" / "model.pt", weights_only=False)
+    payload["init_params"]["device"] = "cuda"  # as saved by a GPU run
+    torch.save(payload, tmp_path / "m" / "model.pt")
+    with pytest.raises(Exception, match="(?i)cuda"):
+        _DeviceToy(a, hidden=2, device="cuda")
+    loaded = _DeviceToy.load(tmp_path / "m", a)
+    assert loaded._init_params["device"] is None
+    torch.testing.assert_close(loaded.module.weight, m.module.weight)

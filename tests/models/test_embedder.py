@@ -22,6 +22,9 @@ def small():
     ("vae", {}), ("ae", {}), ("vae", {"likelihood": "zinb"}),
     ("ae", {"likelihood": "gaussian", "activation": "tanh", "l1": 1e-4, "l2": 1e-4}),
     ("gae", {}), ("vgae", {"conv": "gat", "heads": 2}), ("gae", {"feature_likelihood": None}),
+    ("gae", {"conv": "gcn"}), ("gae", {"conv": "sgc", "hops": 3}), ("vgae", {"conv": "sgc"}),
+    ("gae", {"conv": "sgc", "hops": 0}), ("vae", {"hops": 2}),
+    ("ae", {"hops": 1, "likelihood": "gaussian"}),
 ])
 def test_latent_shape_and_finite(small, kind, kw):
     model = Embedder(small, kind, layer="counts", n_latent=4, n_hidden=16, n_pcs=10,
@@ -56,11 +59,12 @@ def test_simulated_groups_separate():
     assert kmeans_scores(z, rng.permutation(adata.obs["cell_type"].to_numpy()), seed=0)["ari"] < 0.1
 
 
-@pytest.mark.parametrize("kind", ["vae", "gae"])
-def test_seeded_runs_repeat(small, kind):
+@pytest.mark.parametrize("kind,kw", [("vae", {}), ("gae", {"conv": "gcn"}),
+                                     ("gae", {"conv": "sgc"}), ("vgae", {"conv": "sgc"})])
+def test_seeded_runs_repeat(small, kind, kw):
     def run(seed):
         m = Embedder(small, kind, layer="counts", n_latent=3, n_hidden=16, n_pcs=10,
-                     n_neighbors=5, seed=seed)
+                     n_neighbors=5, seed=seed, **kw)
         return m.train(max_epochs=3, batch_size=32).get_latent()
 
     a, b, c = run(0), run(0), run(1)
@@ -75,6 +79,40 @@ def test_early_stopping_and_no_validation(small):
     m2 = Embedder(small, "ae", layer="counts", n_latent=3, n_hidden=16, seed=0)
     m2.train(max_epochs=2, validation_fraction=0.0)
     assert "val_loss" not in m2.history.columns and len(m2.history) == 2
+
+
+def test_vae_smoothed_input_is_propagated_log_normalised_counts(small):
+    from gnngeno.nn._graph_autoencoders import gcn_adjacency
+
+    m = Embedder(small, "vae", layer="counts", hops=2, n_latent=3, n_hidden=16, n_pcs=10,
+                 n_neighbors=5, seed=0)
+    assert m.hops == 2 and Embedder(small, "vae", layer="counts", n_hidden=8).hops == 0
+    X = small.layers["counts"].toarray().astype(np.float32)
+    lognorm = np.log1p(X * (1e4 / X.sum(1, keepdims=True)))
+    A = gcn_adjacency(m._edge_index, m._edge_weight, small.n_obs).to_dense().numpy()
+    np.testing.assert_allclose(m._encoder_input.numpy(), A @ (A @ lognorm), rtol=1e-4, atol=1e-4)
+    # the smoothing changes the embedding (the encoder reads it), and new cells get one too
+    m.train(max_epochs=2, batch_size=32)
+    z = m.get_latent()
+    m0 = Embedder(small, "vae", layer="counts", hops=0, n_latent=3, n_hidden=16, seed=0)
+    assert not np.allclose(z, m0.train(max_epochs=2, batch_size=32).get_latent())
+    z_new = m.get_latent(small[:40].copy())
+    assert z_new.shape == (40, 3) and np.isfinite(z_new).all()
+    with pytest.raises(InputError, match="hops"):
+        Embedder(small, "vae", layer="counts", hops=-1)
+
+
+def test_sgc_graph_autoencoder_separates_simulated_groups():
+    adata, _ = simulate(n_cells=400, n_genes=120, n_tfs=10, n_cell_types=4, seed=0)
+    model = Embedder(adata, "gae", conv="sgc", hops=2, layer="counts", n_latent=5,
+                     n_hidden=32, n_pcs=20, seed=0)
+    model.train(max_epochs=60)
+    z = model.get_latent()
+    assert z.shape == (400, 5) and np.isfinite(z).all()
+    labels = adata.obs["cell_type"].to_numpy()
+    assert kmeans_scores(z, labels, seed=0)["ari"] > 0.8
+    rng = np.random.default_rng(0)
+    assert kmeans_scores(z, rng.permutation(labels), seed=0)["ari"] < 0.1
 
 
 @pytest.mark.parametrize("kind", ["vae", "gae"])

@@ -52,12 +52,32 @@ def test_masked_error_falls_well_below_no_imputation(data, trained):
     assert hist["val_loss"].iloc[-1] < hist["val_loss"].iloc[0]
 
 
-def test_outputs(trained):
-    imp = trained.get_imputed(batch_size=64)
+def test_outputs(data, trained):
+    imp = trained.get_imputed(batch_size=64, keep_observed=False)
     assert imp.shape == (300, 80) and imp.dtype == np.float32 and np.isfinite(imp).all()
     # log1p of proportions normalised to 1e4: expm1 sums to 1e4 per cell
     np.testing.assert_allclose(np.expm1(imp.astype(np.float64)).sum(1), 1e4, rtol=1e-3)
-    np.testing.assert_allclose(trained.get_imputed(batch_size=300), imp, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(trained.get_imputed(batch_size=300, keep_observed=False), imp,
+                               rtol=1e-5, atol=1e-5)
+    # layer-wise inference equals one full-graph pass of the module
+    import torch
+
+    from gnngeno.models._graph_imputer import _csr
+
+    m = trained.module.eval()
+    with torch.no_grad():
+        full = m(_csr(trained._log_inputs(trained._counts), "cpu"), _csr(trained._adj, "cpu"),
+                 library=torch.from_numpy(trained._library.astype(np.float32)))
+    np.testing.assert_allclose(m.normalized_expression(full).numpy(), imp, rtol=1e-4, atol=1e-5)
+    # default: dropout imputation keeps every observed count, fills the zeros
+    kept = trained.get_imputed(batch_size=64)
+    M = sp.csr_matrix(data[0].layers["counts"])
+    observed = M.toarray() > 0
+    lognorm = gg.pp.log_normalize(M)
+    lognorm = lognorm.toarray() if sp.issparse(lognorm) else np.asarray(lognorm)
+    np.testing.assert_allclose(kept[observed], lognorm[observed], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(kept[~observed], imp[~observed])
+    assert not np.allclose(kept[observed], imp[observed], atol=1e-2)
     assert trained.get_latent().shape == (300, 16)
     assert sp.issparse(trained._adj) and sp.issparse(trained._counts)
 
@@ -136,3 +156,39 @@ def test_neighbourhood_and_normalisation():
     assert list(neighbourhood(N, np.array([0]), 1)) == [0, 1]
     assert list(neighbourhood(N, np.array([0]), 2)) == [0, 1, 2]
     assert list(neighbourhood(N, np.array([3, 0]), 0)) == [3, 0]
+
+
+def test_sampled_neighbourhood_is_exact_or_unbiased(trained):
+    """GraphSAGE-style sampling: every neighbour kept -> the exact product; few kept -> the
+    target rows of ``Â H`` on average."""
+    rng = np.random.default_rng(0)
+    A = trained._adj
+    cells = np.array([3, 10, 42, 100])
+    H = rng.normal(size=(A.shape[0], 5))
+    exact = (A @ H)[cells]
+    deg = int(np.diff(A.indptr).max())
+    nodes, S = trained._sampled_neighbourhood(cells, deg, rng)
+    assert nodes[:4].tolist() == cells.tolist()
+    np.testing.assert_allclose((S @ H[nodes])[:4], exact, rtol=1e-5, atol=1e-6)
+    draws = []
+    for _ in range(400):
+        nodes, S = trained._sampled_neighbourhood(cells, 2, rng)
+        assert (np.diff(S.indptr)[:4] <= 3).all()  # self-loop + 2 neighbours
+        assert S[4:].nnz == 0  # halo rows empty (outputs unused with one layer)
+        draws.append((S @ H[nodes])[:4])
+    np.testing.assert_allclose(np.mean(draws, axis=0), exact, atol=0.08)
+
+
+def test_training_with_sampled_neighbours_repeats(data):
+    masked, _ = data
+    runs = []
+    for _ in range(2):
+        m = GraphImputer(masked, transformer="sklearn", n_hidden=16, n_latent=4, seed=3)
+        m.train(max_epochs=2, batch_size=64, max_neighbors=3, patience=None)
+        assert m.train_params_["max_neighbors"] == 3
+        runs.append(m.get_imputed())
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.isfinite(runs[0]).all()
+    with pytest.raises(InputError, match="max_neighbors"):
+        GraphImputer(masked, transformer="sklearn", n_hidden=8, n_latent=2).train(
+            max_epochs=1, max_neighbors=0)

@@ -35,6 +35,22 @@ def test_imputer_cluster_batches_and_streamed_output(tmp_path):
     np.testing.assert_allclose(ad.read_h5ad(p).layers["imputed"], full, rtol=1e-5, atol=1e-5)
 
 
+def test_imputer_defaults_scale_with_cells(monkeypatch):
+    from gnngeno.models import _graph_imputer as gi
+
+    # epoch cap: ~2e5 cell visits on small data, 40 epochs up to 1e5 cells, ~4e6 visits above
+    assert [gi.default_max_epochs(n) for n in (1000, 4271, 10_000, 100_000, 10**6, 10**7)] == \
+        [200, 47, 40, 40, 4, 4]
+    adata = _data()
+    model = gg.models.GraphImputer(adata, layer=None, graph_key="knn", n_hidden=16,
+                                   n_latent=4, seed=0)
+    model.train(max_epochs=1, batch_size=40, patience=None, device="cpu")
+    assert model.train_params_["batch_sampling"] == "random"  # auto, small data
+    monkeypatch.setattr(gi, "AUTO_CLUSTER_CELLS", 100)  # pretend 150 cells is large
+    model.train(max_epochs=1, batch_size=40, patience=None, device="cpu")
+    assert model.train_params_["batch_sampling"] == "cluster"
+
+
 def test_embedder_keeps_sparse_input_sparse():
     adata = _data()
     dense = adata.copy()

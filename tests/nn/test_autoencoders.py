@@ -89,7 +89,7 @@ def test_gcn_adjacency_matches_pyg_normalisation():
     assert torch.allclose(enc.conv1(x, adj), ref(x, EDGES), atol=1e-6)
 
 
-@pytest.mark.parametrize("conv", ["gcn", "gat"])
+@pytest.mark.parametrize("conv", ["gcn", "gat", "sgc"])
 @pytest.mark.parametrize("variational", [False, True])
 @pytest.mark.parametrize("feature_likelihood", [None, "nb"])
 def test_graph_autoencoder_on_four_nodes(conv, variational, feature_likelihood):
@@ -112,3 +112,27 @@ def test_graph_autoencoder_on_four_nodes(conv, variational, feature_likelihood):
 def test_graph_encoder_rejects_unknown_conv():
     with pytest.raises(ValueError, match="GraphEncoder"):
         GraphEncoder(3, 4, 2, conv="sage")
+    with pytest.raises(ValueError, match="hops"):
+        GraphEncoder(3, 4, 2, conv="sgc", hops=-1)
+
+
+def test_sgc_encoder_propagates_inputs_hops_times():
+    from gnngeno.nn._graph_autoencoders import propagate_features
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 3)
+    adj = gcn_adjacency(EDGES, None, 4)
+    dense = adj.to_dense()
+    # Â^2 x by hand (dense), and hops=0 is the identity
+    assert torch.allclose(propagate_features(adj, x, 2), dense @ (dense @ x), atol=1e-6)
+    assert torch.equal(propagate_features(adj, x, 0), x)
+    enc = GraphEncoder(3, 8, 2, conv="sgc", hops=2, dropout=0.0).eval()
+    z = enc(x, EDGES)
+    assert torch.allclose(z, enc.conv_mu(enc.body(dense @ (dense @ x))), atol=1e-5)
+    # the smoothed input is cached for the same tensors and recomputed for a new graph
+    assert torch.equal(enc(x, EDGES), z)
+    other = torch.tensor([[0, 1], [1, 0]])
+    assert not torch.allclose(enc(x, other), z)
+    # hops=0 ignores the graph (a plain MLP encoder)
+    mlp_enc = GraphEncoder(3, 8, 2, conv="sgc", hops=0, dropout=0.0).eval()
+    assert torch.allclose(mlp_enc(x, EDGES), mlp_enc(x, other))

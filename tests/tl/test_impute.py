@@ -29,10 +29,22 @@ def test_impute_writes_layer(sim):
     assert (adata.layers["counts"] != before).nnz == 0
     imp = out.layers["gnngeno_imputed"]
     assert imp.shape == adata.shape and imp.dtype == np.float32 and (imp >= 0).all()
-    np.testing.assert_allclose(np.expm1(imp.astype(np.float64)).sum(1), 1e4, rtol=1e-3)
+    # default: observed counts keep their log-normalised value, zeros are filled
+    X = before.toarray()
+    observed = X > 0
+    lognorm = np.log1p(X / X.sum(1, keepdims=True) * 1e4)
+    np.testing.assert_allclose(imp[observed], lognorm[observed], rtol=1e-5, atol=1e-6)
+    assert (imp[~observed] > 0).all()
     params = out.uns["gnngeno_imputed"]["params"]
     assert params["layer"] == "counts" and params["likelihood"] == "zinb"
+    assert params["keep_observed"] is True
     assert len(out.uns["gnngeno_imputed"]["history"]["loss"]) == 2
+    # keep_observed=False: the model's prediction everywhere (expm1 sums to 1e4 per cell)
+    den = gg.tl.impute(adata, layer="counts", transformer="sklearn", max_epochs=2, copy=True,
+                       keep_observed=False, model_kwargs={"n_hidden": 32, "n_latent": 8})
+    den = den.layers["gnngeno_imputed"]
+    np.testing.assert_allclose(np.expm1(den.astype(np.float64)).sum(1), 1e4, rtol=1e-3)
+    np.testing.assert_array_equal(den[~observed], imp[~observed])  # same seed, same model
 
 
 def test_impute_in_place_key_added(sim):
