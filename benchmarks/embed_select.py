@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from embed import read_results  # benchmarks/ is on sys.path when run as a script
 
 os.environ.setdefault("GNNGENO_NO_PROGRESS", "1")
 
@@ -77,12 +78,6 @@ def run_config(cfg: dict, sim: str, sim_seed: int) -> dict:
             "best_val_loss": val, "epochs": epochs, "cpu_s": cpu}
 
 
-def read(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-
-
 def table(rows: list[dict]) -> str:
     import pandas as pd
 
@@ -116,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)
     if not args.table_only:
-        done = {(r["config"], r["sim"], r["sim_seed"]) for r in read(args.results)}
+        done = {(r["config"], r["sim"], r["sim_seed"]) for r in read_results(args.results)}
         args.results.parent.mkdir(parents=True, exist_ok=True)
         for text in args.configs:
             cfg = json.loads(text)
@@ -133,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
                     print(json.dumps(row), flush=True)
                     with open(args.results, "a") as fh:
                         fh.write(json.dumps(row) + "\n")
-    print(table(read(args.results)))
+    print(table(read_results(args.results)))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from .._validate import (
 from ..data._minibatch import induced_subgraph, khop_nodes
 from ..nn._imputer import IMPUTER_CONVS, IMPUTER_LIKELIHOODS, GraphImputerModule
 from ..nn._utils import weight_penalty
+from ..pp._mask import log1p_normalized
 from ..train import fit
 from ._base import BaseModel
 
@@ -236,7 +237,7 @@ class GraphImputer(BaseModel):
         pos = np.full(n, -1, dtype=np.int64)
         pos[cells] = np.arange(cells.size)
         nodes, rows, cols, vals = [np.asarray(cells, np.int64)], [], [], []
-        frontier = nodes[0]
+        frontier, n_nodes = nodes[0], cells.size
         for _ in range(self.module.n_layers):
             sub = self._adj[frontier]
             r = np.repeat(np.arange(frontier.size), np.diff(sub.indptr))
@@ -257,7 +258,8 @@ class GraphImputer(BaseModel):
                               where=kept_other > 0)
             w = np.where(is_self, w, w * scale[r]).astype(np.float32)
             new = np.unique(c[pos[c] < 0])
-            pos[new] = np.arange(new.size) + sum(len(x) for x in nodes)
+            pos[new] = np.arange(new.size) + n_nodes
+            n_nodes += new.size
             nodes.append(new)
             rows.append(pos[frontier][r])
             cols.append(pos[c])
@@ -296,19 +298,10 @@ class GraphImputer(BaseModel):
             data[drop] = 0.0
             sub = sp.csr_matrix((data, sub.indices, sub.indptr), shape=sub.shape)
             sub.eliminate_zeros()
-        x = _csr(self._log_inputs(sub), device)
+        x = _csr(log1p_normalized(sub, target_sum=TARGET_SUM), device)
         adj = _csr(induced_subgraph(self._adj, nodes) if sub_adj is None else sub_adj, device)
         target = torch.arange(len(cells), device=device)
         return x, adj, target
-
-    @staticmethod
-    def _log_inputs(sub: sp.csr_matrix) -> sp.csr_matrix:
-        """``log1p`` of the rows of ``sub`` normalised to ``TARGET_SUM`` (a new CSR matrix)."""
-        sub = sp.csr_matrix(sub, dtype=np.float32, copy=True)
-        lib = np.asarray(sub.sum(axis=1), dtype=np.float64).ravel()
-        scale = np.divide(TARGET_SUM, lib, out=np.zeros_like(lib), where=lib > 0)
-        sub.data = np.log1p(sub.data * np.repeat(scale, np.diff(sub.indptr))).astype(np.float32)
-        return sub
 
     def _targets(self, cells: np.ndarray, device) -> torch.Tensor:
         Y = self._counts[cells].toarray()
@@ -593,7 +586,7 @@ class GraphImputer(BaseModel):
         H = torch.empty((n, module.lin_in.out_features), dtype=torch.float32)
         for start in chunks:
             cells = np.arange(start, min(start + batch_size, n))
-            x = _csr(self._log_inputs(self._counts[cells]), dev)
+            x = _csr(log1p_normalized(self._counts[cells], target_sum=TARGET_SUM), dev)
             H[cells] = module.embed_input(x).cpu()
             bar.update()
         for layer in module.layers:
@@ -654,11 +647,11 @@ class GraphImputer(BaseModel):
 
         def put(cells, res):
             block = self.module.normalized_expression(res, target_sum).cpu().numpy()
-            if keep_observed:
-                obs = self._counts[cells]  # the model's counts: zeros are the dropouts
+            if keep_observed:  # the model's counts: zeros are the dropouts
+                obs = log1p_normalized(self._counts[cells], target_sum=target_sum,
+                                       library=self._library[cells])
                 r = np.repeat(np.arange(obs.shape[0]), np.diff(obs.indptr))
-                scale = target_sum / self._library[cells][r]
-                block[r, obs.indices] = np.log1p(obs.data * scale).astype(np.float32)
+                block[r, obs.indices] = obs.data
             out_arr[int(cells[0]):int(cells[-1]) + 1] = block  # cells are contiguous
 
         self._forward_all(batch_size, device, put)
