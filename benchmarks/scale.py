@@ -10,6 +10,8 @@ runs in a fresh process (so that its peak memory is its own) and reads the file 
 - ``impute``: :class:`gnngeno.models.GraphImputer` on that graph, one epoch of mini-batch
   training, then imputed values streamed into ``layers['gnngeno_imputed']`` of the file;
 - ``embed``: :class:`gnngeno.models.Embedder` (VAE), one epoch, embedding into ``obsm``;
+- ``embed_gae``: the same with the graph autoencoder (``kind="gae"``, SGC encoder on the
+  file's cell graph; mini-batches of 4 096 nodes and their share of the edges), one epoch;
 - ``gcn_epoch``: one full-graph GCN epoch (PCA(50) -> 64 -> 64, forward + backward) with the
   torch CSR propagation of :func:`gnngeno.data.propagate`, beside one plain ``A @ X``
   (64 features), the floor of any GNN epoch;
@@ -19,6 +21,7 @@ runs in a fresh process (so that its peak memory is its own) and reads the file 
 Usage::
 
     python benchmarks/scale.py --sizes 10000 100000 1000000 --steps graph impute embed gcn_epoch
+    python benchmarks/scale.py --sizes 10000 100000 1000000 --steps embed_gae
     python benchmarks/scale.py --sizes 100000 --steps ddp
 
 Peak memory is the step process's maximum resident set size (``ru_maxrss``), which includes
@@ -155,6 +158,27 @@ def step_embed(path: Path, args) -> dict:
             "loss": float(model.history["loss"].iloc[-1])}
 
 
+def step_embed_gae(path: Path, args) -> dict:
+    """Graph autoencoder (package defaults: SGC encoder, NB feature term) on the file's cell
+    graph, trained on mini-batches of 4 096 nodes (and their share of the edges)."""
+    import gnngeno as gg
+
+    adata = _adata_for_models(path)
+    t0 = time.perf_counter()
+    model = gg.models.Embedder(adata, kind="gae", graph_key="gnngeno_cell", seed=0)
+    t_setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.train(max_epochs=args.epochs, batch_size=4096, validation_fraction=0.01)
+    t_train = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    Z = model.get_latent(batch_size=args.chunk_size)
+    gg.io.write_elems(path, obsm={"X_gnngeno_gae": Z})
+    return {"setup_s": t_setup, "train_s": t_train, "infer_write_s": time.perf_counter() - t1,
+            "batch_size": model.train_params_["batch_size"],
+            "loss": float(model.history["loss"].iloc[-1]),
+            "val_loss": float(model.history["val_loss"].iloc[-1])}
+
+
 def _gcn_inputs(path: Path):
     import h5py
     from anndata.io import read_elem
@@ -281,6 +305,7 @@ def step_ddp(path: Path, args) -> dict:
 
 
 STEPS = {"graph": step_graph, "impute": step_impute, "embed": step_embed,
+         "embed_gae": step_embed_gae,
          "gcn_epoch": step_gcn_epoch, "ddp": step_ddp}
 
 
@@ -361,7 +386,10 @@ def print_tables(results: list[dict]) -> None:
             if r["step"] == "impute" and "batch_sampling" in r:
                 notes.append(f"{r['batch_sampling']} batches, default epochs "
                              f"{r['default_epochs']}")
-            if r["step"] == "impute" or r["step"] == "embed":
+            if r["step"] == "embed_gae":
+                notes.append(f"setup (PCA node features) {r['setup_s']:.1f} s, "
+                             f"batches of {r['batch_size']} nodes")
+            if r["step"] in ("impute", "embed", "embed_gae"):
                 notes.append(f"train {r['train_s']:.1f} s, infer+write {r['infer_write_s']:.1f} s")
                 notes.append(f"loss {r['loss']:.4g}")
             if r["step"] == "graph":
@@ -399,14 +427,16 @@ def print_tables(results: list[dict]) -> None:
             print("\n".join(rows))
         pipe = []
         for n in sorted({r["cells"] for r in ok}):
-            parts = [by.get(step, {}).get(n) for step in ("graph", "impute", "embed")]
-            if all(parts):
-                pipe.append(f"| {n:,} | {sum(r['wall_s'] for r in parts):.0f} | "
-                            f"{sum(r['cpu_s'] for r in parts):.0f} | "
-                            f"{max(r['peak_gib'] for r in parts):.2f} |")
+            for embed_step in ("embed", "embed_gae"):
+                parts = [by.get(step, {}).get(n) for step in ("graph", "impute", embed_step)]
+                if all(parts):
+                    pipe.append(f"| {n:,} | graph + impute + {embed_step} | "
+                                f"{sum(r['wall_s'] for r in parts):.0f} | "
+                                f"{sum(r['cpu_s'] for r in parts):.0f} | "
+                                f"{max(r['peak_gib'] for r in parts):.2f} |")
         if pipe:
-            print("\n| cells | graph + impute + embed wall s | CPU s | largest peak RSS GiB |")
-            print("|---|---|---|---|")
+            print("\n| cells | pipeline | wall s | CPU s | largest peak RSS GiB |")
+            print("|---|---|---|---|---|")
             print("\n".join(pipe))
     ddp = [r for r in results if r["step"] == "ddp"]
     if ddp:

@@ -42,3 +42,18 @@ def test_verbosity_and_device():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA"):
             gg.settings.torch_device("cuda")
+
+
+def test_cell_graph_leaves_torch_threads_as_set():
+    """scanpy's sklearn neighbour search used to leave torch's pool at another size."""
+    import anndata as ad
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        rep = np.random.default_rng(0).random((60, 5), dtype=np.float32)
+        a = ad.AnnData(X=rep, obsm={"rep": rep})
+        gg.gr.cell_graph(a, use_rep="rep", n_neighbors=5, transformer="sklearn")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

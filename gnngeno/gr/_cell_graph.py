@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from .. import _keys as keys
 from .._logging import logger
-from .._settings import resolve_seed
+from .._settings import keep_torch_threads, resolve_seed
 from .._validate import InputError, check_adata, is_integer_valued
 
 
@@ -116,8 +116,9 @@ def cell_graph(
         del tmp, Xn
         adata.obsm[f"{key_added}_pca"] = rep
     holder = ad.AnnData(obs=adata.obs[[]].copy(), obsm={"rep": rep})
-    sc.pp.neighbors(holder, n_neighbors=n_neighbors, use_rep="rep", metric=metric,
-                    transformer=transformer, random_state=seed, key_added="g")
+    with keep_torch_threads():
+        sc.pp.neighbors(holder, n_neighbors=n_neighbors, use_rep="rep", metric=metric,
+                        transformer=transformer, random_state=seed, key_added="g")
     adata.obsp[keys.connectivities_key(key_added)] = holder.obsp["g_connectivities"].tocsr()
     adata.obsp[keys.distances_key(key_added)] = holder.obsp["g_distances"].tocsr()
     adata.uns[key_added] = {

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._settings import resolve_seed
+from .._settings import keep_torch_threads, resolve_seed
 from .._validate import InputError
 
 
@@ -96,8 +96,9 @@ def leiden_clusters(X, *, n_neighbors: int = 15, resolution: float = 1.0,
     seed = resolve_seed(seed)
     holder = ad.AnnData(obsm={"rep": X}, obs=__import__("pandas").DataFrame(
         index=[str(i) for i in range(X.shape[0])]))
-    sc.pp.neighbors(holder, n_neighbors=min(n_neighbors, X.shape[0] - 1), use_rep="rep",
-                    random_state=seed, transformer=transformer)
+    with keep_torch_threads():
+        sc.pp.neighbors(holder, n_neighbors=min(n_neighbors, X.shape[0] - 1), use_rep="rep",
+                        random_state=seed, transformer=transformer)
     sc.tl.leiden(holder, resolution=resolution, random_state=seed, flavor="igraph",
                  n_iterations=2, directed=False)
     return holder.obs["leiden"].astype(int).to_numpy()

@@ -3,6 +3,7 @@ autoencoders."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -25,6 +26,7 @@ from ..nn._autoencoders import TARGET_SUM, Autoencoder, VariationalAutoencoder
 from ..nn._graph_autoencoders import CONVS, GraphAutoencoder
 from ..nn._likelihoods import LIKELIHOODS
 from ..nn._utils import weight_penalty
+from ..pp._mask import log1p_normalized
 from ..train import fit
 from ._base import BaseModel
 
@@ -49,16 +51,28 @@ def _rows(x, idx) -> torch.Tensor:
     return x[idx]
 
 
-def _log_normalised(counts: np.ndarray) -> np.ndarray:
-    lib = counts.sum(1, keepdims=True)
-    lib[lib == 0] = 1.0
-    return np.log1p(counts * (TARGET_SUM / lib)).astype(np.float32)
+def _log_normalised(X):
+    """``log1p`` of counts normalised to ``TARGET_SUM`` per cell (dense or sparse)."""
+    return log1p_normalized(X, target_sum=TARGET_SUM)
 
 
-def default_max_epochs(n_obs: int, kind: str) -> int:
-    """Default epochs: scVI's rule ``min(400, 400 * 20000 / n_cells)`` (at least 20) for the
-    autoencoders, 300 full-graph steps for the graph autoencoders."""
-    if kind in ("gae", "vgae"):
+DEFAULT_BATCH_SIZE = 128
+"""Cells (or nodes) per mini-batch when ``batch_size`` is not given (scVI's default). For the
+``"sgc"`` graph kinds it was chosen over full-graph steps on the simulated suite of
+``benchmarks/embed_select.py``: gae KMeans ARI 0.712 with 128-node batches, 0.709 with 512
+(1.7x the CPU time), 0.681 with 300 full-graph steps (lr 1e-2), whose validation loss was higher
+on all four datasets."""
+MAX_NODES_PER_STEP = 8192
+MAX_EDGES_PER_STEP = 2**18
+"""A full-graph step of the graph kinds scores at most this many sampled nodes (feature term)
+and training edges (edge term), so its loss memory stays bounded on large graphs; smaller
+graphs score all of them."""
+
+
+def default_max_epochs(n_obs: int, *, full_graph: bool = False) -> int:
+    """Default epochs: scVI's rule ``min(400, 400 * 20000 / n_cells)`` (at least 20) for
+    mini-batch training; 300 steps for full-graph training (graph kinds with GCN/GAT)."""
+    if full_graph:
         return 300
     return int(max(20, min(400, round(400 * 20_000 / max(n_obs, 1)))))
 
@@ -76,7 +90,8 @@ class Embedder(BaseModel):
       (``graph="gene"``). The encoder (``conv``) is SGC-style (``"sgc"``: the node features are
       propagated ``hops`` times over the GCN-normalised graph, ``Â^hops X``, then an MLP), or
       two GCN or GAT layers. On the cell graph it reconstructs both the edges and each cell's
-      counts (``feature_likelihood``), which keeps the expression signal.
+      counts (``feature_likelihood``), which keeps the expression signal. The SGC encoder
+      trains on mini-batches of nodes and edges (any graph size), GCN/GAT on full-graph steps.
 
     ``hops > 0`` with ``"vae"``/``"ae"`` smooths the encoder's input (log-normalised values)
     over the cell kNN graph, ``Â^hops log1p(x)``, while the decoder still models each cell's own
@@ -109,7 +124,8 @@ class Embedder(BaseModel):
     dropout
         Dropout on the encoder's hidden layers.
     batch_norm
-        Batch normalisation in the autoencoders' hidden layers.
+        Batch normalisation in the autoencoders' hidden layers and in the ``"sgc"`` graph
+        encoder's MLP.
     conv, heads
         Graph kinds' encoder (``"sgc"``, ``"gcn"`` or ``"gat"``) and GAT heads.
     hops
@@ -138,6 +154,17 @@ class Embedder(BaseModel):
         Random seed (default ``settings.seed``): weights, splits, mini-batches, sampling.
     device
         ``"cpu"``, ``"cuda"``, ... (default ``settings.device``).
+
+    Notes
+    -----
+    Memory. Sparse counts stay sparse (CSR) for ``"vae"``/``"ae"`` and for the cell-graph
+    kinds: mini-batches are densified one at a time, and the graph kinds' node features are
+    the PCA of the log-normalised counts computed without densifying or centring them
+    (:func:`gnngeno.io.chunked_pca`). With the ``"sgc"`` encoder the graph kinds train on
+    mini-batches of rows of the propagated features, so memory is linear in cells: 1 million
+    cells x 2 000 genes trained in 6.7 GiB (``benchmarks/scale.py``). The GCN/GAT encoders
+    hold ``cells x n_hidden`` activations of the whole graph. ``graph="gene"`` keeps each
+    gene's profile over the cells dense (genes x cells).
 
     Examples
     --------
@@ -218,30 +245,41 @@ class Embedder(BaseModel):
             self.module = GraphAutoencoder(
                 n_in, n_latent=n_latent, n_hidden=n_hidden, conv=conv,
                 variational=kind == "vgae", activation=activation, dropout=dropout,
-                heads=heads, hops=self.hops, feature_likelihood=self.feature_likelihood,
+                heads=heads, hops=self.hops, batch_norm=batch_norm,
+                feature_likelihood=self.feature_likelihood,
                 n_features_out=self._target.shape[1] if self._target is not None else None,
                 feature_weight=feature_weight)
         self.module.to(self.device)
 
     # ------------------------------------------------------------------ data
     def _tensors(self, adata) -> dict[str, Any]:
-        """Dense tensors the module reads, from ``adata`` (genes already checked)."""
+        """What the module reads, from ``adata`` (genes already checked): tensors, and
+        cells x genes matrices kept as SciPy CSR when sparse (densified batch by batch)."""
         M = adata.layers[self.layer] if self.layer else adata.X
         out: dict[str, Any] = {}
         if not self.is_graph and sp.issparse(M):
             # sparse input stays sparse (CSR); mini-batches are densified one at a time
-            from ..gr._cell_graph import _log_normalised as _sparse_log_normalised
-
             Xs = sp.csr_matrix(M, dtype=np.float32)
             if self.likelihood == "gaussian" and self.is_counts:
-                Xs = _sparse_log_normalised(Xs, target_sum=TARGET_SUM)
+                Xs = _log_normalised(Xs)
             out["x"] = Xs
             out["size_factor"] = (torch.from_numpy(np.asarray(Xs.sum(1), np.float32).ravel())
                                   if self.likelihood != "gaussian" else None)
             if self.hops > 0:
-                enc = (Xs if self.likelihood == "gaussian"
-                       else _sparse_log_normalised(Xs, target_sum=TARGET_SUM))
+                enc = Xs if self.likelihood == "gaussian" else _log_normalised(Xs)
                 out.update(self._smoothed_input(adata, _dense32(enc)))
+            return out
+        if self.is_graph and self.graph == "cell":
+            # counts stay sparse: node features are their PCA, targets are densified per batch
+            counts = sp.csr_matrix(M, dtype=np.float32)
+            lognorm = _log_normalised(counts) if self.is_counts else counts
+            out["x"] = torch.from_numpy(self._pca(lognorm))
+            del lognorm
+            if self.feature_likelihood in ("nb", "zinb"):
+                out["target"] = counts
+                out["size_factor"] = torch.from_numpy(np.asarray(counts.sum(1),
+                                                                 np.float32).ravel())
+            out["edge_index"], out["edge_weight"] = self._graph_edges(adata, out["x"].numpy())
             return out
         X = _dense32(M)
         if not self.is_graph:
@@ -253,21 +291,11 @@ class Embedder(BaseModel):
                 enc = X if self.likelihood == "gaussian" else _log_normalised(X)
                 out.update(self._smoothed_input(adata, enc))
             return out
-        lognorm = _log_normalised(X) if self.is_counts else X
-        if self.graph == "cell":
-            out["x"] = torch.from_numpy(self._pca(lognorm))
-            if self.feature_likelihood in ("nb", "zinb"):
-                out["target"] = torch.from_numpy(X)
-                out["size_factor"] = torch.from_numpy(X.sum(1))
-            elif self.feature_likelihood == "gaussian":
-                out["target"] = out["x"]
-        else:  # genes are nodes: each gene's standardised profile over cells
-            prof = lognorm.T.copy()
-            prof -= prof.mean(1, keepdims=True)
-            prof /= prof.std(1, keepdims=True) + 1e-6
-            out["x"] = torch.from_numpy(prof)
-            if self.feature_likelihood == "gaussian":
-                out["target"] = out["x"]
+        # genes are nodes: each gene's standardised profile over cells
+        prof = (_log_normalised(X) if self.is_counts else X).T.copy()
+        prof -= prof.mean(1, keepdims=True)
+        prof /= prof.std(1, keepdims=True) + 1e-6
+        out["x"] = torch.from_numpy(prof)
         out["edge_index"], out["edge_weight"] = self._graph_edges(adata, out["x"].numpy())
         return out
 
@@ -282,19 +310,23 @@ class Embedder(BaseModel):
         smoothed = propagate_features(adj, torch.from_numpy(enc), self.hops)
         return {"encoder_input": smoothed.contiguous(), "edge_index": ei, "edge_weight": ew}
 
-    def _pca(self, lognorm: np.ndarray) -> np.ndarray:
-        """Cell-graph node features: PCA (``n_pcs``) of the log-normalised values, with the
-        loadings fitted on the training data and reused on new data."""
+    def _pca(self, lognorm) -> np.ndarray:
+        """Cell-graph node features: PCA (``n_pcs``) of the log-normalised values (dense or
+        sparse; a sparse matrix is never densified or centred), with the loadings fitted on the
+        training data by :func:`gnngeno.io.chunked_pca` and reused on new data."""
         if self._pca_fit is None:
-            from sklearn.decomposition import PCA
+            import anndata as ad
+
+            from ..io._backed import chunked_pca
 
             n = int(min(self._init_params["n_pcs"], lognorm.shape[0] - 1, lognorm.shape[1] - 1))
             if n < 1:
                 raise InputError("too few cells or genes for the PCA node features.")
-            pca = PCA(n, svd_solver="arpack", random_state=self.seed).fit(lognorm)
-            self._pca_fit = (pca.mean_.astype(np.float32), pca.components_.astype(np.float32))
+            _, info = chunked_pca(ad.AnnData(X=lognorm), n_comps=n, normalize=False,
+                                  seed=self.seed)
+            self._pca_fit = (info["mean"], info["components"])
         mean, comps = self._pca_fit
-        return ((lognorm - mean) @ comps.T).astype(np.float32)
+        return (np.asarray(lognorm @ comps.T) - mean @ comps.T).astype(np.float32)
 
     def _graph_edges(self, adata, rep: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         import anndata as ad
@@ -361,7 +393,7 @@ class Embedder(BaseModel):
 
     # ------------------------------------------------------------------ training
     def train(self, max_epochs: int | None = None, *, lr: float | None = None,
-              batch_size: int = 128, weight_decay: float = 0.0,
+              batch_size: int | None = None, weight_decay: float = 0.0,
               validation_fraction: float = 0.1, early_stopping: bool = True,
               patience: int = 30, kl_warmup: int | None = None,
               checkpoint_path: str | None = None, resume: bool = False,
@@ -371,12 +403,21 @@ class Embedder(BaseModel):
         Parameters
         ----------
         max_epochs
-            Epochs (default :func:`default_max_epochs`: scVI's rule for the autoencoders,
-            300 for the graph kinds, where an epoch is one full-graph step).
+            Epochs (default :func:`default_max_epochs`: scVI's rule for mini-batch training,
+            300 for full-graph training, where an epoch is one step).
         lr
-            Adam learning rate (default 1e-3 for the autoencoders, 1e-2 for the graph kinds).
+            Adam learning rate (default 1e-3, 1e-2 for full-graph training of the graph kinds).
         batch_size
-            Cells per mini-batch (autoencoders; graph kinds train on the full graph).
+            Cells per mini-batch of the autoencoders, or nodes per mini-batch of the graph
+            kinds with the ``"sgc"`` encoder (default ``DEFAULT_BATCH_SIZE``, 128; large data
+            trains faster per epoch with a few thousand). Their propagation ``Â^hops X`` is
+            computed once over the whole training graph, so a batch reads rows of it (exact,
+            no neighbourhood sampling); an epoch passes over the training nodes (feature term)
+            and the training edges (edge term: each undirected pair once, against a non-edge
+            from one of its ends to a uniformly drawn node) once, in the same number of batches. The ``"gcn"``/``"gat"`` encoders pass
+            messages over the whole graph: they take full-graph steps (``batch_size`` must be
+            ``None``), each scoring at most ``MAX_NODES_PER_STEP`` sampled nodes and
+            ``MAX_EDGES_PER_STEP`` sampled edges.
         weight_decay
             Adam weight decay (in addition to ``l1``/``l2`` of the constructor).
         validation_fraction
@@ -405,12 +446,20 @@ class Embedder(BaseModel):
         self (the history is in :attr:`history`).
         """
         n = self.n_obs_
-        max_epochs = int(max_epochs or default_max_epochs(n, self.kind))
+        if batch_size is not None and batch_size < 2:
+            raise InputError(f"batch_size must be >= 2, got {batch_size}.")
+        full_graph = self.is_graph and self._init_params["conv"] != "sgc"
+        if full_graph and batch_size is not None:
+            raise InputError(f"mini-batch training of the graph kinds needs conv='sgc' (this "
+                             f"model has conv={self._init_params['conv']!r}, which passes "
+                             "messages over the whole graph); pass batch_size=None for "
+                             "full-graph steps, or build the Embedder with conv='sgc'.")
+        if not full_graph and batch_size is None:
+            batch_size = DEFAULT_BATCH_SIZE
+        max_epochs = int(max_epochs or default_max_epochs(n, full_graph=full_graph))
         if not 0.0 <= validation_fraction < 1.0:
             raise InputError(f"validation_fraction must be in [0, 1), got {validation_fraction}.")
-        if batch_size < 2:
-            raise InputError(f"batch_size must be >= 2, got {batch_size}.")
-        lr = float(lr if lr is not None else (1e-2 if self.is_graph else 1e-3))
+        lr = float(lr if lr is not None else (1e-2 if full_graph else 1e-3))
         kl_warmup = max(1, max_epochs // 4) if kl_warmup is None else int(kl_warmup)
         seed_everything(self.seed)
         gen = torch.Generator().manual_seed(self.seed)
@@ -481,46 +530,9 @@ class Embedder(BaseModel):
                     count += len(idx)
                 return {"val_loss": tot / count}
         else:
-            x = self._x.to(dev)
-            tgt = None if self._target is None else self._target.to(dev)
-            sf = None if self._size_factor is None else self._size_factor.to(dev)
-            ei, ew = self._edge_index, self._edge_weight
-            # hold out undirected edges for validation: split pairs (i < j), keep both directions
-            upper = ei[0] < ei[1]
-            pairs, wts = ei[:, upper], ew[upper]
-            n_val_e = int(round(validation_fraction * pairs.shape[1]))
-            eperm = torch.randperm(pairs.shape[1], generator=gen)
-            val_pairs = pairs[:, eperm[:n_val_e]]
-            tr_pairs, tr_w = pairs[:, eperm[n_val_e:]], wts[eperm[n_val_e:]]
-            tr_ei = torch.cat([tr_pairs, tr_pairs.flip(0)], 1).to(dev)
-            tr_ew = torch.cat([tr_w, tr_w]).to(dev)
-            val_ei = val_pairs.to(dev)
-            tr_nodes, val_nodes = train_idx.to(dev), val_idx.to(dev)
-            use_w = self._init_params["conv"] in ("gcn", "sgc")
-
-            # distributed: every process encodes the whole graph and scores its share of the
-            # training edges and nodes
-            my_ei, my_nodes = tr_ei[:, rank::world], tr_nodes[rank::world]
-
-            def train_epoch(epoch: int) -> dict[str, float]:
-                module.train()
-                out = run_loss(x, tr_ei, my_ei, edge_weight=tr_ew if use_w else None,
-                               target=tgt, size_factor=sf, nodes=my_nodes,
-                               kl_weight=kl_weight(epoch))
-                loss = out["loss"] + penalty()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                return reduce({k: v.item() for k, v in out.items()})
-
-            def validate() -> dict[str, float]:
-                if len(val_nodes) == 0 and val_ei.shape[1] == 0:
-                    return {"val_loss": float("nan")}
-                out = module.loss(x, tr_ei, val_ei, edge_weight=tr_ew if use_w else None,
-                                  target=tgt, size_factor=sf,
-                                  nodes=val_nodes if len(val_nodes) else None, kl_weight=1.0)
-                return {"val_loss": float(out["loss"])}
-
+            train_epoch, validate = self._graph_training(
+                opt, run_loss, reduce, kl_weight, penalty, train_idx, val_idx,
+                validation_fraction, batch_size, gen, dev, rank, world)
         use_val = n_val > 0
         self.history_ = fit(
             module, opt, train_epoch, max_epochs=max_epochs,
@@ -539,6 +551,142 @@ class Embedder(BaseModel):
                     f"(best {self.history_.best_epoch})")
         return self
 
+    def _graph_training(self, opt, run_loss, reduce, kl_weight, penalty, train_idx, val_idx,
+                        validation_fraction, batch_size, gen, dev, rank, world):
+        """``(train_epoch, validate)`` of the graph kinds: full-graph steps
+        (``batch_size=None``) or mini-batches of rows of the ``"sgc"`` propagation.
+
+        Nodes (feature term) and undirected edges (edge term) are split into training and
+        validation parts; the encoder passes messages on the training edges only. Validation
+        scores the held-out edges against a fixed, seeded set of non-edges (one per edge, to a
+        uniformly drawn node), so its value moves only with the model."""
+        module, n = self.module, self.n_obs_
+        x = self._x.to(dev)
+        ei, ew = self._edge_index, self._edge_weight
+        upper = ei[0] < ei[1]  # split undirected pairs (i < j), keep both directions
+        pairs, wts = ei[:, upper], ew[upper]
+        n_val_e = int(round(validation_fraction * pairs.shape[1]))
+        eperm = torch.randperm(pairs.shape[1], generator=gen)
+        val_pos = pairs[:, eperm[:n_val_e]]
+        val_neg = torch.stack([val_pos[0], torch.randint(0, n, (n_val_e,), generator=gen)])
+        tr_pairs, tr_w = pairs[:, eperm[n_val_e:]], wts[eperm[n_val_e:]]
+        tr_ei = torch.cat([tr_pairs, tr_pairs.flip(0)], 1)
+        tr_ew = torch.cat([tr_w, tr_w]).to(dev)
+        w_arg = tr_ew if self._init_params["conv"] in ("gcn", "sgc") else None
+        fw = module.feature_weight
+
+        def feature_rows(nodes: torch.Tensor):
+            """Targets of the feature term (counts densified here, or the node features
+            themselves for the Gaussian one) and size factors of ``nodes``."""
+            if module.feature_decoder is None:
+                return None, None
+            if self._target is None:
+                return x[nodes.to(dev)], None
+            sf = None if self._size_factor is None else self._size_factor[nodes].to(dev)
+            return _rows(self._target, nodes).to(dev), sf
+
+        def at_most(t: torch.Tensor, cap: int) -> torch.Tensor:
+            if t.shape[-1] <= cap:
+                return t
+            return t[..., torch.randperm(t.shape[-1], generator=gen)[:cap]]
+
+        if batch_size is None:  # full-graph steps
+            tr_ei_dev = tr_ei.to(dev)
+
+            def train_epoch(epoch: int) -> dict[str, float]:
+                module.train()
+                # distributed: every process encodes the whole graph and scores its share of
+                # the (sampled) training nodes and edges; the draws are the same everywhere
+                nodes = at_most(train_idx, MAX_NODES_PER_STEP)[rank::world]
+                pos = at_most(tr_ei, MAX_EDGES_PER_STEP)[:, rank::world]
+                tgt, sf = feature_rows(nodes)
+                out = run_loss(x, tr_ei_dev, pos.to(dev),
+                               edge_weight=w_arg, target=tgt, size_factor=sf,
+                               nodes=nodes.to(dev), kl_weight=kl_weight(epoch))
+                loss = out["loss"] + penalty()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                return reduce({k: v.item() for k, v in out.items()})
+
+            def latent_of():  # one full-graph pass, then rows of it
+                z = module.encode(x, tr_ei_dev, w_arg)
+                return lambda rows: z[rows]
+        else:  # mini-batches of rows of the propagated input (sgc)
+            with torch.no_grad():
+                smoothed = module.gae.encoder.smooth(x, tr_ei.to(dev), w_arg)
+            # the inner-product decoder is symmetric: each undirected pair is scored once per
+            # epoch, from a randomly chosen end (the source of its non-edge)
+            n_tr, n_pairs = len(train_idx), tr_pairs.shape[1]
+            n_batches = max(1, math.ceil(n_tr / batch_size))
+            e_per = math.ceil(n_pairs / n_batches)
+
+            def train_epoch(epoch: int) -> dict[str, float]:
+                module.train()
+                nodes_order = train_idx[torch.randperm(n_tr, generator=gen)]
+                edge_order = torch.randperm(n_pairs, generator=gen)
+                flip = torch.randint(0, 2, (n_pairs,), generator=gen).bool()
+                oriented = torch.where(flip, tr_pairs.flip(0), tr_pairs)
+                sums = dict.fromkeys(("loss", "edges", "features", "kl"), 0.0)
+                count = 0
+                for b in range(n_batches):
+                    nodes = nodes_order[b * batch_size:(b + 1) * batch_size]
+                    if len(nodes) < 2 * world:  # batch norm needs two rows (per process)
+                        continue
+                    edges = edge_order[b * e_per:(b + 1) * e_per]
+                    neg_dst = torch.randint(0, n, (len(edges),), generator=gen)[rank::world]
+                    # this process's share (every process draws the same permutations)
+                    nodes, pos = nodes[rank::world], oriented[:, edges[rank::world]]
+                    nb, n_pos = len(nodes), pos.shape[1]
+                    rows = torch.cat([nodes, pos[0], pos[1], neg_dst]).to(dev)
+                    ar = torch.arange(n_pos, device=dev)
+                    tgt, sf = feature_rows(nodes)
+                    out = run_loss(smoothed[rows], None, torch.stack([nb + ar, nb + n_pos + ar]),
+                                   neg_edge_index=torch.stack([nb + ar, nb + 2 * n_pos + ar]),
+                                   target=tgt, size_factor=sf,
+                                   nodes=torch.arange(nb, device=dev), num_nodes=n,
+                                   kl_weight=kl_weight(epoch))
+                    loss = out["loss"] + penalty()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    for k in sums:
+                        sums[k] += out[k].item() * nb
+                    count += nb
+                return reduce({k: v / max(count, 1) for k, v in sums.items()}, count)
+
+            def latent_of():
+                return lambda rows: module.encode(smoothed[rows], None)
+
+        def validate() -> dict[str, float]:
+            """Held-out edges and nodes, scored in chunks of latent rows (eval mode)."""
+            if len(val_idx) == 0 and n_val_e == 0:
+                return {"val_loss": float("nan")}
+            edges = feats = kl = 0.0
+            latent_rows = latent_of()
+            chunk = 65_536
+            for s in range(0, n_val_e, chunk):
+                pos, neg = val_pos[:, s:s + chunk], val_neg[:, s:s + chunk]
+                rows = torch.cat([pos[0], pos[1], neg[1]]).to(dev)
+                m = pos.shape[1]
+                ar = torch.arange(m, device=dev)
+                z = latent_rows(rows)
+                edges += float(module.edge_loss(z, torch.stack([ar, m + ar]),
+                                                torch.stack([ar, 2 * m + ar]))) * m
+            for s in range(0, len(val_idx), 8192):
+                nodes = val_idx[s:s + 8192]
+                z = latent_rows(nodes.to(dev))
+                if module.feature_decoder is not None:
+                    feats += float(module.feature_loss(z, *feature_rows(nodes))) * len(nodes)
+                if module.variational:
+                    kl += float(module.gae.kl_loss()) * len(nodes)
+            edges /= max(n_val_e, 1)
+            feats /= max(len(val_idx), 1)
+            kl /= max(len(val_idx), 1) * n
+            return {"val_loss": edges + fw * feats + kl}
+
+        return train_epoch, validate
+
     # ------------------------------------------------------------------ results
     @property
     def axis(self) -> str:
@@ -555,7 +703,8 @@ class Embedder(BaseModel):
             Data to embed (default: the training data). Must have the training genes in the
             same order. Graph kinds rebuild the graph on it (or read ``graph_key``).
         batch_size
-            Cells per forward pass (autoencoders).
+            Cells (or nodes) per forward pass of the autoencoders and of the ``"sgc"``
+            encoder's layers (after its whole-graph propagation).
         """
         self._check_trained()
         if adata is None:
@@ -584,7 +733,8 @@ class Embedder(BaseModel):
             z = torch.cat(parts)
         else:
             use_w = self._init_params["conv"] in ("gcn", "sgc")
-            z = module.get_latent(x.to(dev), ei.to(dev), ew.to(dev) if use_w else None).cpu()
+            z = module.get_latent(x.to(dev), ei.to(dev), ew.to(dev) if use_w else None,
+                                  batch_size=batch_size).cpu()
         return z.numpy().astype(np.float32)
 
     def needs_counts_(self) -> bool:

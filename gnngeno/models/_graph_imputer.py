@@ -145,7 +145,11 @@ class GraphImputer(BaseModel):
     activation
         Activation name (``"relu"``, ``"elu"``, ``"gelu"``, ``"leaky_relu"``, ...).
     dropout
-        Dropout after hidden layers.
+        Dropout after hidden layers. The default 0.4 was chosen on a validation mask (10% of
+        the non-zeros, disjoint from the evaluation mask of ``benchmarks/impute.py``) on PBMC
+        4k among 0, 0.1, 0.2, 0.3, 0.4 and 0.5: against 0.1 it lowered the validation median
+        L1 from 0.98 to 0.92 and RMSE from 1.27 to 1.20 at the same Pearson r (0.82); on the
+        bladder data it lowered them from 1.15 to 1.11 and 1.63 to 1.60 (r 0.67 -> 0.66).
     heads
         Attention heads for ``conv="gat"``.
     seed
@@ -181,7 +185,7 @@ class GraphImputer(BaseModel):
                  graph_key: str | None = None, n_neighbors: int = 15, n_pcs: int = 50,
                  transformer: str | None = None, conv: str = "gcn", n_layers: int = 1,
                  n_hidden: int = 256, n_latent: int = 64, likelihood: str = "zinb",
-                 activation: str = "relu", dropout: float = 0.1, heads: int = 4,
+                 activation: str = "relu", dropout: float = 0.4, heads: int = 4,
                  seed: int | None = None) -> None:
         check_choice(conv, IMPUTER_CONVS, "conv")
         check_choice(likelihood, IMPUTER_LIKELIHOODS, "likelihood")

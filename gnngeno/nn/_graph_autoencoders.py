@@ -4,7 +4,8 @@ SGC-style encoders, for the cell graph or the gene graph.
 Tensors only. The encoder is two graph-convolution layers (``"gcn"``, ``"gat"``), or ``hops``
 propagation steps of the normalised adjacency on the input features followed by an MLP
 (``"sgc"``: ``z = MLP(Â^K X)``, as in SGC, Wu et al. 2019; the propagation is computed once per
-graph and cached, so training costs one MLP); the decoder is PyG's inner product
+graph and cached, so training costs one MLP, and mini-batches are rows of ``Â^K X``: pass them
+with ``edge_index=None``); the decoder is PyG's inner product
 on node pairs (edge reconstruction with negative sampling), optionally plus an
 :class:`~gnngeno.nn._autoencoders.ExpressionDecoder` that reconstructs every node's features
 (counts with a NB/ZINB likelihood, or values with a Gaussian one), which makes the latent keep
@@ -75,8 +76,8 @@ class GraphEncoder(nn.Module):
         ``"gcn"`` (:class:`torch_geometric.nn.GCNConv`, uses edge weights), ``"gat"``
         (:class:`torch_geometric.nn.GATConv`, ``heads`` attention heads in the hidden layer) or
         ``"sgc"`` (``Â^hops x`` with the GCN-normalised adjacency, uses edge weights, then
-        ``Linear -> BatchNorm -> activation -> Linear``; the smoothed input is cached while the
-        graph and ``x`` stay the same tensors).
+        ``Linear -> BatchNorm (optional) -> activation -> Linear``; the smoothed input is
+        cached while the graph and ``x`` stay the same tensors).
     variational
         Return ``(mu, logstd)`` (for :class:`torch_geometric.nn.VGAE`) instead of ``z``.
     activation, dropout
@@ -85,6 +86,8 @@ class GraphEncoder(nn.Module):
         GAT attention heads.
     hops
         Propagation steps of ``"sgc"`` (0: a plain MLP that ignores the graph).
+    batch_norm
+        Batch normalisation in the ``"sgc"`` MLP's hidden layer.
 
     Shapes
     ------
@@ -94,7 +97,8 @@ class GraphEncoder(nn.Module):
 
     def __init__(self, n_input: int, n_hidden: int = 128, n_latent: int = 10, *,
                  conv: str = "gcn", variational: bool = False, activation: str = "relu",
-                 dropout: float = 0.1, heads: int = 4, hops: int = 2) -> None:
+                 dropout: float = 0.1, heads: int = 4, hops: int = 2,
+                 batch_norm: bool = True) -> None:
         super().__init__()
         from torch_geometric.nn import GATConv, GCNConv
 
@@ -109,7 +113,7 @@ class GraphEncoder(nn.Module):
         self._x_cache: tuple | None = None
         if conv == "sgc":
             self.body = mlp(n_input, [n_hidden], activation=activation, dropout=dropout,
-                            batch_norm=True)
+                            batch_norm=batch_norm)
             self.conv_mu = nn.Linear(n_hidden, n_latent)
             self.conv_logstd = nn.Linear(n_hidden, n_latent) if variational else None
         elif conv == "gcn":
@@ -153,14 +157,29 @@ class GraphEncoder(nn.Module):
                 self._x_cache = (key, propagate_features(adj, x, self.hops), x)
         return self._x_cache[1]
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
+    def smooth(self, x: torch.Tensor, edge_index: torch.Tensor,
+               edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """``"sgc"``: the propagated input ``Â^hops x`` (N, F_in) that :meth:`forward` reads,
+        for mini-batches of its rows (``forward(rows, None)``)."""
+        if self.conv_kind != "sgc":
+            raise ValueError("GraphEncoder.smooth: only the 'sgc' encoder propagates its "
+                             f"input before the layers; this one is {self.conv_kind!r}.")
+        return self._smoothed(x, edge_index, edge_weight)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor | None,
                 edge_weight: torch.Tensor | None = None):
+        """Latent of every node of ``x``. ``edge_index=None`` (``"sgc"`` only): ``x`` holds
+        rows of the already propagated input (:meth:`smooth`), e.g. a mini-batch of nodes."""
         if self.conv_kind == "sgc":
-            h = self.body(self._smoothed(x, edge_index, edge_weight))
+            h = self.body(x if edge_index is None else self._smoothed(x, edge_index,
+                                                                       edge_weight))
             mu = self.conv_mu(h)
             if self.conv_logstd is None:
                 return mu
             return mu, self.conv_logstd(h).clamp(max=10.0)
+        if edge_index is None:
+            raise ValueError(f"GraphEncoder({self.conv_kind!r}) needs the graph (edge_index); "
+                             "only the 'sgc' encoder reads precomputed rows.")
         if self.conv_kind == "gcn":
             edge_index = self._adjacency(edge_index, edge_weight, x.shape[0])
         h = self.dropout(self.act(self._conv(self.conv1, self.dropout(x), edge_index,
@@ -184,7 +203,7 @@ class GraphAutoencoder(nn.Module):
     ----------
     n_input
         Node feature size F_in (encoder input).
-    n_latent, n_hidden, conv, activation, dropout, heads, hops
+    n_latent, n_hidden, conv, activation, dropout, heads, hops, batch_norm
         Of the :class:`GraphEncoder`.
     variational
         VGAE (``True``) or GAE (``False``).
@@ -205,12 +224,13 @@ class GraphAutoencoder(nn.Module):
                  conv: str = "gcn", variational: bool = False, activation: str = "relu",
                  dropout: float = 0.1, heads: int = 4, feature_likelihood: str | None = None,
                  n_features_out: int | None = None, feature_weight: float = 1.0,
-                 hops: int = 2) -> None:
+                 hops: int = 2, batch_norm: bool = True) -> None:
         super().__init__()
         from torch_geometric.nn import GAE, VGAE
 
         encoder = GraphEncoder(n_input, n_hidden, n_latent, conv=conv, variational=variational,
-                               activation=activation, dropout=dropout, heads=heads, hops=hops)
+                               activation=activation, dropout=dropout, heads=heads, hops=hops,
+                               batch_norm=batch_norm)
         self.gae = VGAE(encoder) if variational else GAE(encoder)
         self.variational = variational
         self.n_latent = n_latent
@@ -221,29 +241,41 @@ class GraphAutoencoder(nn.Module):
                 n_latent, n_features_out or n_input, hidden=(n_hidden,),
                 likelihood=feature_likelihood, activation=activation)
 
-    def encode(self, x: torch.Tensor, edge_index: torch.Tensor,
+    def encode(self, x: torch.Tensor, edge_index: torch.Tensor | None,
                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        """Latent (N, n_latent): sampled for a VGAE in training mode, the mean otherwise."""
+        """Latent (N, n_latent): sampled for a VGAE in training mode, the mean otherwise.
+        ``edge_index=None``: ``x`` holds propagated rows (``"sgc"``, see
+        :meth:`GraphEncoder.smooth`)."""
         return self.gae.encode(x, edge_index, edge_weight)
 
-    def loss(self, x: torch.Tensor, edge_index: torch.Tensor, pos_edge_index: torch.Tensor, *,
-             edge_weight: torch.Tensor | None = None, target: torch.Tensor | None = None,
+    def loss(self, x: torch.Tensor, edge_index: torch.Tensor | None,
+             pos_edge_index: torch.Tensor, *, edge_weight: torch.Tensor | None = None,
+             neg_edge_index: torch.Tensor | None = None, target: torch.Tensor | None = None,
              size_factor: torch.Tensor | None = None, nodes: torch.Tensor | None = None,
-             kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
+             num_nodes: int | None = None, kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
         """Loss on the graph ``edge_index`` (message passing) for edges ``pos_edge_index``.
 
         Parameters
         ----------
         x, edge_index, edge_weight
-            Node features and the graph the encoder passes messages on.
+            Node features and the graph the encoder passes messages on. ``edge_index=None``
+            (``"sgc"`` encoder): ``x`` holds rows of the propagated input
+            (:meth:`GraphEncoder.smooth`), e.g. a mini-batch, and every index below refers to
+            those rows.
         pos_edge_index
-            (2, E') edges to reconstruct (e.g. a mini-batch, or held-out validation edges);
-            as many negatives are drawn with :func:`torch_geometric.utils.negative_sampling`.
+            (2, E') edges to reconstruct (e.g. a mini-batch, or held-out validation edges).
+        neg_edge_index
+            (2, E'') non-edges scored against them; default: as many drawn with
+            :func:`torch_geometric.utils.negative_sampling` (PyG's ``recon_loss``).
         target, size_factor
-            Features to reconstruct (N, F_out) and size factors (N,) for the feature term
-            (``target`` defaults to ``x``).
+            Features to reconstruct and size factors of the nodes in ``nodes`` (all nodes when
+            ``nodes`` is ``None``), (n, F_out) and (n,); ``target`` defaults to those rows of
+            ``x``.
         nodes
             Node indices whose features enter the feature term (default: all).
+        num_nodes
+            Nodes of the whole graph, which scales the VGAE's KL term as PyG's examples do
+            (``KL / N``; default ``len(x)``).
         kl_weight
             Weight of the VGAE's KL term.
 
@@ -253,27 +285,50 @@ class GraphAutoencoder(nn.Module):
         """
         z = self.encode(x, edge_index, edge_weight)
         zero = torch.zeros((), device=x.device)
-        edges = self.gae.recon_loss(z, pos_edge_index) if pos_edge_index.numel() else zero
+        edges = self.edge_loss(z, pos_edge_index, neg_edge_index) if pos_edge_index.numel() else zero
         feats = zero
         if self.feature_decoder is not None:
-            tgt = x if target is None else target
-            zz, sf = z, size_factor
-            if nodes is not None:
-                zz, tgt = z[nodes], tgt[nodes]
-                sf = None if sf is None else sf[nodes]
-            params = self.feature_decoder(zz, sf)
-            feats = -self.feature_decoder.log_likelihood(tgt, params).sum(1).mean()
-        kl = self.gae.kl_loss() / x.shape[0] if self.variational else zero
+            if target is None:
+                target = x if nodes is None else x[nodes]
+            feats = self.feature_loss(z if nodes is None else z[nodes], target, size_factor)
+        n = x.shape[0] if num_nodes is None else int(num_nodes)
+        kl = self.gae.kl_loss() / n if self.variational else zero
         loss = edges + self.feature_weight * feats + kl_weight * kl
         return {"loss": loss, "edges": edges, "features": feats, "kl": kl}
 
+    def edge_loss(self, z: torch.Tensor, pos_edge_index: torch.Tensor,
+                  neg_edge_index: torch.Tensor | None = None) -> torch.Tensor:
+        """Binary cross-entropy of the inner-product decoder: mean over the edges
+        ``pos_edge_index`` plus mean over the non-edges ``neg_edge_index`` (default: as many
+        drawn by PyG's negative sampling), indices into the rows of ``z``."""
+        return self.gae.recon_loss(z, pos_edge_index, neg_edge_index)
+
+    def feature_loss(self, z: torch.Tensor, target: torch.Tensor,
+                     size_factor: torch.Tensor | None = None) -> torch.Tensor:
+        """Negative log-likelihood of the node features ``target`` (n, F_out) given the
+        latent rows ``z`` (n, n_latent), summed over features and averaged over nodes."""
+        if self.feature_decoder is None:
+            raise ValueError("this GraphAutoencoder has no feature decoder "
+                             "(feature_likelihood=None).")
+        params = self.feature_decoder(z, size_factor)
+        return -self.feature_decoder.log_likelihood(target, params).sum(1).mean()
+
     @torch.no_grad()
     def get_latent(self, x: torch.Tensor, edge_index: torch.Tensor,
-                   edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        """Latent means (N, n_latent) in evaluation mode."""
+                   edge_weight: torch.Tensor | None = None, *,
+                   batch_size: int | None = None) -> torch.Tensor:
+        """Latent means (N, n_latent) in evaluation mode. With the ``"sgc"`` encoder and a
+        ``batch_size``, the layers after the propagation run on that many rows at a time
+        (the same result in less memory)."""
         was = self.training
         self.eval()
-        z = self.encode(x, edge_index, edge_weight)
+        encoder = self.gae.encoder
+        if encoder.conv_kind == "sgc" and batch_size:
+            h = encoder.smooth(x, edge_index, edge_weight)
+            z = torch.cat([self.encode(h[s:s + batch_size], None)
+                           for s in range(0, h.shape[0], batch_size)])
+        else:
+            z = self.encode(x, edge_index, edge_weight)
         self.train(was)
         return z
 

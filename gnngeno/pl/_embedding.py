@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _keys as keys
+from .._settings import keep_torch_threads
 from .._validate import InputError, check_choice
 from ._utils import finish
 
@@ -106,8 +107,9 @@ def embedding(
         tmp = ad.AnnData(obs=adata.var.copy(), obsm={key: Z}, uns=dict(palettes))
     plot_basis = key
     if umap:
-        sc.pp.neighbors(tmp, use_rep=key, n_neighbors=n_neighbors, random_state=seed)
-        sc.tl.umap(tmp, random_state=seed)
+        with keep_torch_threads():
+            sc.pp.neighbors(tmp, use_rep=key, n_neighbors=n_neighbors, random_state=seed)
+            sc.tl.umap(tmp, random_state=seed)
         plot_basis = "X_umap"
     if not plot_basis.startswith("X_"):  # scanpy looks up "X_<basis>" or <basis> itself
         tmp.obsm[f"X_{plot_basis}"] = tmp.obsm.pop(plot_basis)

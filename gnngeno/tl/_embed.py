@@ -21,7 +21,7 @@ def embed(
     n_latent: int = 20,
     use_highly_variable: bool | None = None,
     max_epochs: int | None = None,
-    batch_size: int = 128,
+    batch_size: int | None = None,
     lr: float | None = None,
     validation_fraction: float = 0.1,
     early_stopping: bool = True,

@@ -23,13 +23,15 @@ def small():
     ("ae", {"likelihood": "gaussian", "activation": "tanh", "l1": 1e-4, "l2": 1e-4}),
     ("gae", {}), ("vgae", {"conv": "gat", "heads": 2}), ("gae", {"feature_likelihood": None}),
     ("gae", {"conv": "gcn"}), ("gae", {"conv": "sgc", "hops": 3}), ("vgae", {"conv": "sgc"}),
-    ("gae", {"conv": "sgc", "hops": 0}), ("vae", {"hops": 2}),
+    ("gae", {"conv": "sgc", "hops": 0}), ("gae", {"feature_likelihood": "gaussian"}),
+    ("vae", {"hops": 2}),
     ("ae", {"hops": 1, "likelihood": "gaussian"}),
 ])
 def test_latent_shape_and_finite(small, kind, kw):
     model = Embedder(small, kind, layer="counts", n_latent=4, n_hidden=16, n_pcs=10,
                      n_neighbors=5, seed=0, **kw)
-    model.train(max_epochs=3, batch_size=32)
+    # mini-batches for the autoencoders and the "sgc" graph kinds, full graph for GCN/GAT
+    model.train(max_epochs=3, batch_size=None if kw.get("conv") in ("gcn", "gat") else 32)
     z = model.get_latent()
     assert z.shape == (small.n_obs, 4) and z.dtype == np.float32
     assert np.isfinite(z).all()
@@ -65,7 +67,8 @@ def test_seeded_runs_repeat(small, kind, kw):
     def run(seed):
         m = Embedder(small, kind, layer="counts", n_latent=3, n_hidden=16, n_pcs=10,
                      n_neighbors=5, seed=seed, **kw)
-        return m.train(max_epochs=3, batch_size=32).get_latent()
+        return m.train(max_epochs=3, batch_size=None if kw.get("conv") == "gcn" else 32
+                       ).get_latent()
 
     a, b, c = run(0), run(0), run(1)
     np.testing.assert_array_equal(a, b)
@@ -113,6 +116,69 @@ def test_sgc_graph_autoencoder_separates_simulated_groups():
     assert kmeans_scores(z, labels, seed=0)["ari"] > 0.8
     rng = np.random.default_rng(0)
     assert kmeans_scores(z, rng.permutation(labels), seed=0)["ari"] < 0.1
+
+
+def test_sgc_graph_autoencoder_mini_batches_separate_simulated_groups():
+    adata, _ = simulate(n_cells=400, n_genes=120, n_tfs=10, n_cell_types=4, seed=0)
+    model = Embedder(adata, "gae", layer="counts", n_latent=5, n_hidden=32, n_pcs=20, seed=0)
+    model.train(max_epochs=30, batch_size=64)
+    assert model.train_params_["batch_size"] == 64 and model.train_params_["lr"] == 1e-3
+    z = model.get_latent()
+    labels = adata.obs["cell_type"].to_numpy()
+    assert kmeans_scores(z, labels, seed=0)["ari"] > 0.8
+    rng = np.random.default_rng(0)
+    assert kmeans_scores(z, rng.permutation(labels), seed=0)["ari"] < 0.1
+
+
+def test_graph_kinds_choose_mini_batches_by_encoder(small):
+    import gnngeno.models._embedder as E
+
+    kw = dict(layer="counts", n_latent=3, n_hidden=8, n_pcs=10, n_neighbors=5, seed=0)
+    m = Embedder(small, "vgae", **kw).train(max_epochs=2)
+    assert m.train_params_["batch_size"] == E.DEFAULT_BATCH_SIZE
+    assert m.train_params_["lr"] == 1e-3 and np.isfinite(m.get_latent()).all()
+    # GCN/GAT encoders pass messages over the whole graph: full-graph steps
+    m = Embedder(small, "gae", conv="gcn", **kw).train(max_epochs=2)
+    assert m.train_params_["batch_size"] is None and m.train_params_["lr"] == 1e-2
+    with pytest.raises(InputError, match="conv='sgc'"):
+        Embedder(small, "gae", conv="gat", heads=2, **kw).train(max_epochs=1, batch_size=32)
+    assert E.default_max_epochs(120, full_graph=True) == 300
+    assert E.default_max_epochs(120) == 400 and E.default_max_epochs(10**6) == 20
+
+
+def test_full_graph_steps_sample_nodes_and_edges_above_the_caps(small, monkeypatch):
+    import gnngeno.models._embedder as E
+
+    monkeypatch.setattr(E, "MAX_NODES_PER_STEP", 10)
+    monkeypatch.setattr(E, "MAX_EDGES_PER_STEP", 20)
+    m = Embedder(small, "gae", conv="gcn", layer="counts", n_latent=3, n_hidden=8, n_pcs=10,
+                 n_neighbors=5, seed=0)
+    seen = []
+    loss = m.module.loss
+
+    def recording(x, edge_index, pos, **kw):
+        seen.append((pos.shape[1], len(kw["nodes"]), kw["target"].shape))
+        return loss(x, edge_index, pos, **kw)
+
+    m.module.loss = recording
+    m.train(max_epochs=2)
+    assert seen == [(20, 10, (10, small.n_vars))] * 2
+    assert m._edge_index.shape[1] > 20  # so the cap did sample
+
+
+def test_sparse_counts_stay_sparse_and_match_dense_input(small):
+    import scipy.sparse as sp
+
+    dense = small.copy()
+    dense.layers["counts"] = dense.layers["counts"].toarray()
+    kw = dict(layer="counts", n_latent=3, n_hidden=8, n_pcs=10, n_neighbors=5, seed=0)
+    ms, md = Embedder(small, "gae", **kw), Embedder(dense, "gae", **kw)
+    assert sp.issparse(ms._target) and sp.issparse(md._target)  # targets densified per batch
+    zs = ms.train(max_epochs=3, batch_size=32).get_latent()
+    np.testing.assert_allclose(zs, md.train(max_epochs=3, batch_size=32).get_latent(),
+                               atol=1e-5)
+    # the SGC encoder's layers give the same latent in chunks of any size
+    np.testing.assert_allclose(ms.get_latent(batch_size=7), zs, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["vae", "gae"])

@@ -105,12 +105,17 @@ def train_models() -> dict:
     emb = gg.models.Embedder(adata, kind="ae", n_latent=4, n_hidden=16, dropout=0.0,
                              batch_norm=False, seed=0, device="cpu")
     emb.train(max_epochs=3, batch_size=64, early_stopping=False, distributed=True)
+    # graph autoencoder on mini-batches of the SGC propagation (nodes and edges split)
+    gae = gg.models.Embedder(adata, kind="gae", n_latent=4, n_hidden=16, dropout=0.0,
+                             batch_norm=False, graph_key="knn", seed=0, device="cpu")
+    gae.train(max_epochs=3, batch_size=64, early_stopping=False, distributed=True)
     grn = gg.models.GRNPredictor(adata, dropout=0.0, hidden_dim=16, out_dim=8, seed=0)
     grn.train(net, max_epochs=4, patience=None, device="cpu", distributed=True)
     return {"imputer_val_loss": imp.history["val_loss"].tolist(),
             "imputer_loss": imp.history["loss"].tolist(),
             "imputed_head": imp.get_imputed()[:5].ravel().tolist(),
             "embedder_val_loss": emb.history["val_loss"].tolist(),
+            "gae_val_loss": gae.history["val_loss"].tolist(),
             "grn_loss": grn.history["loss"].tolist()}
 
 
