@@ -162,7 +162,7 @@ class Embedder(BaseModel):
     the PCA of the log-normalised counts computed without densifying or centring them
     (:func:`gnngeno.io.chunked_pca`). With the ``"sgc"`` encoder the graph kinds train on
     mini-batches of rows of the propagated features, so memory is linear in cells: 1 million
-    cells x 2 000 genes trained in 6.7 GiB (``benchmarks/scale.py``). The GCN/GAT encoders
+    cells x 2 000 genes trained in 6.9 GiB (``benchmarks/scale.py``). The GCN/GAT encoders
     hold ``cells x n_hidden`` activations of the whole graph. ``graph="gene"`` keeps each
     gene's profile over the cells dense (genes x cells).
 
