@@ -145,12 +145,17 @@ def _pm(m: float, s: float) -> str:
     return f"{m:.3f} ± {s:.3f}" if s > 0.0005 else f"{m:.3f}"
 
 
+def _cell(text: str) -> str:
+    """A markdown table cell: ``|`` escaped (the ``|Pearson|`` baseline)."""
+    return text.replace("|", "\\|")
+
+
 def format_table(t: pd.DataFrame, res: pd.DataFrame) -> str:
     lines = ["| dataset | split | method | seeds | AUROC | AUPRC | AUPRC ratio | EPR | density | wall s | CPU s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in t.itertuples():
         lines.append(
-            f"| {r.dataset} | {r.split} | {r.method} | {r.n_seeds} | {_pm(r.auroc, r.auroc_sd)} | "
+            f"| {r.dataset} | {r.split} | {_cell(r.method)} | {r.n_seeds} | {_pm(r.auroc, r.auroc_sd)} | "
             f"{_pm(r.auprc, r.auprc_sd)} | {_pm(r.auprc_ratio, r.auprc_ratio_sd)} | "
             f"{_pm(r.epr, r.epr_sd)} | {r.density:.4f} | {r.wall_s:.1f} | {r.cpu_s:.1f} |")
     lines.append("")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from .._validate import (
 )
 from ..data._minibatch import induced_subgraph, khop_nodes
 from ..nn._imputer import IMPUTER_CONVS, IMPUTER_LIKELIHOODS, GraphImputerModule
+from ..nn._sparse import to_torch_csr
 from ..nn._utils import weight_penalty
 from ..pp._mask import log1p_normalized
 from ..train import fit
@@ -84,25 +84,6 @@ def gcn_normalize(A: sp.spmatrix) -> sp.csr_matrix:
     A = sp.csr_matrix(A, dtype=np.float32)
     A.sort_indices()
     return A
-
-
-def neighbourhood(adj: sp.csr_matrix, cells: np.ndarray, n_hops: int) -> np.ndarray:
-    """``cells`` followed by every other cell within ``n_hops`` hops on ``adj`` (ordered by
-    hop). The first ``len(cells)`` entries are ``cells`` themselves (see
-    :func:`gnngeno.data.khop_nodes`)."""
-    return khop_nodes(adj, cells, n_hops)
-
-
-def _csr(M: sp.csr_matrix, device) -> torch.Tensor:
-    """A torch sparse CSR tensor sharing the structure of a scipy CSR matrix."""
-    M = sp.csr_matrix(M)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(M.indptr.astype(np.int64)),
-            torch.from_numpy(M.indices.astype(np.int64)),
-            torch.from_numpy(M.data.astype(np.float32)), M.shape, device=device,
-            check_invariants=False)
 
 
 class GraphImputer(BaseModel):
@@ -287,7 +268,7 @@ class GraphImputer(BaseModel):
         Returns ``(x, adj, target)`` with target = ``arange(len(cells))``.
         """
         if max_neighbors is None:
-            nodes = neighbourhood(self._adj, cells, self.module.n_layers)
+            nodes = khop_nodes(self._adj, cells, self.module.n_layers)
             sub_adj = None
         else:
             nodes, sub_adj = self._sampled_neighbourhood(np.asarray(cells, np.int64),
@@ -302,8 +283,8 @@ class GraphImputer(BaseModel):
             data[drop] = 0.0
             sub = sp.csr_matrix((data, sub.indices, sub.indptr), shape=sub.shape)
             sub.eliminate_zeros()
-        x = _csr(log1p_normalized(sub, target_sum=TARGET_SUM), device)
-        adj = _csr(induced_subgraph(self._adj, nodes) if sub_adj is None else sub_adj, device)
+        x = to_torch_csr(log1p_normalized(sub, target_sum=TARGET_SUM), device)
+        adj = to_torch_csr(induced_subgraph(self._adj, nodes) if sub_adj is None else sub_adj, device)
         target = torch.arange(len(cells), device=device)
         return x, adj, target
 
@@ -590,7 +571,7 @@ class GraphImputer(BaseModel):
         H = torch.empty((n, module.lin_in.out_features), dtype=torch.float32)
         for start in chunks:
             cells = np.arange(start, min(start + batch_size, n))
-            x = _csr(log1p_normalized(self._counts[cells], target_sum=TARGET_SUM), dev)
+            x = to_torch_csr(log1p_normalized(self._counts[cells], target_sum=TARGET_SUM), dev)
             H[cells] = module.embed_input(x).cpu()
             bar.update()
         for layer in module.layers:
@@ -598,7 +579,7 @@ class GraphImputer(BaseModel):
             Hd = H.to(dev)
             for start in chunks:
                 stop = min(start + batch_size, n)
-                rows = _csr(self._adj[start:stop], dev)
+                rows = to_torch_csr(self._adj[start:stop], dev)
                 H_next[start:stop] = layer.combine(Hd[start:stop], torch.sparse.mm(rows, Hd)).cpu()
                 bar.update()
             H = H_next
@@ -681,4 +662,4 @@ class GraphImputer(BaseModel):
         self.train_params_ = state.get("train_params", {})
 
 
-__all__ = ["GraphImputer", "default_max_epochs", "gcn_normalize", "neighbourhood"]
+__all__ = ["GraphImputer", "default_max_epochs", "gcn_normalize"]

@@ -8,8 +8,9 @@ import scipy.sparse as sp
 
 import gnngeno as gg
 from gnngeno import InputError
+from gnngeno.data import khop_nodes
 from gnngeno.models import GraphImputer
-from gnngeno.models._graph_imputer import gcn_normalize, neighbourhood
+from gnngeno.models._graph_imputer import gcn_normalize
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -62,12 +63,12 @@ def test_outputs(data, trained):
     # layer-wise inference equals one full-graph pass of the module
     import torch
 
-    from gnngeno.models._graph_imputer import _csr
+    from gnngeno.nn._sparse import to_torch_csr
     from gnngeno.pp._mask import log1p_normalized
 
     m = trained.module.eval()
     with torch.no_grad():
-        full = m(_csr(log1p_normalized(trained._counts), "cpu"), _csr(trained._adj, "cpu"),
+        full = m(to_torch_csr(log1p_normalized(trained._counts)), to_torch_csr(trained._adj),
                  library=torch.from_numpy(trained._library.astype(np.float32)))
     np.testing.assert_allclose(m.normalized_expression(full).numpy(), imp, rtol=1e-4, atol=1e-5)
     # default: dropout imputation keeps every observed count, fills the zeros
@@ -154,9 +155,9 @@ def test_neighbourhood_and_normalisation():
     N = gcn_normalize(A)
     assert N.shape == (4, 4) and np.allclose(N.toarray(), N.toarray().T)
     np.testing.assert_allclose(N[0, 0], 0.5)  # degree 2 with self-loop
-    assert list(neighbourhood(N, np.array([0]), 1)) == [0, 1]
-    assert list(neighbourhood(N, np.array([0]), 2)) == [0, 1, 2]
-    assert list(neighbourhood(N, np.array([3, 0]), 0)) == [3, 0]
+    assert list(khop_nodes(N, np.array([0]), 1)) == [0, 1]
+    assert list(khop_nodes(N, np.array([0]), 2)) == [0, 1, 2]
+    assert list(khop_nodes(N, np.array([3, 0]), 0)) == [3, 0]
 
 
 def test_sampled_neighbourhood_is_exact_or_unbiased(trained):
