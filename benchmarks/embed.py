@@ -111,6 +111,18 @@ def run_one(name: str, method: str, seed: int, max_epochs: int | None = None) ->
             "n_cells": adata.n_obs, "n_types": int(len(np.unique(labels)))}
 
 
+def record(path: Path, run, *args) -> dict:
+    """``run(*args)`` with warnings silenced; its result row is printed and appended to the
+    JSON-lines file ``path``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = run(*args)
+    print(json.dumps(row), flush=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    return row
+
+
 def read_results(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -184,12 +196,7 @@ def main(argv: list[str] | None = None) -> None:
                     cap = None if method == "pca" else args.max_epochs
                     if (name, method, seed, cap) in done and not args.rerun:
                         continue
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        row = run_one(name, method, seed, args.max_epochs)
-                    print(json.dumps(row), flush=True)
-                    with open(args.results, "a") as fh:
-                        fh.write(json.dumps(row) + "\n")
+                    record(args.results, run_one, name, method, seed, args.max_epochs)
     print(table(read_results(args.results)))
 
 

@@ -23,11 +23,10 @@ import argparse
 import json
 import os
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-from embed import read_results  # benchmarks/ is on sys.path when run as a script
+from embed import read_results, record  # benchmarks/ is on sys.path when run as a script
 
 os.environ.setdefault("GNNGENO_NO_PROGRESS", "1")
 
@@ -122,12 +121,7 @@ def main(argv: list[str] | None = None) -> None:
                     key = json.dumps({**c, **({"train": tk} if tk else {})}, sort_keys=True)
                     if (key, sim, s) in done:
                         continue
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        row = run_config(cfg, sim, s)
-                    print(json.dumps(row), flush=True)
-                    with open(args.results, "a") as fh:
-                        fh.write(json.dumps(row) + "\n")
+                    record(args.results, run_config, cfg, sim, s)
     print(table(read_results(args.results)))
 
 

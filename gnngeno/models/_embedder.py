@@ -42,18 +42,10 @@ def _dense32(X) -> np.ndarray:
     return (X.toarray() if sp.issparse(X) else np.asarray(X)).astype(np.float32, copy=False)
 
 
-def _rows(x, idx) -> torch.Tensor:
-    """Rows ``idx`` (indices or a slice) of a dense tensor, or of a SciPy CSR matrix densified
-    for this batch only (the cells x genes matrix itself stays sparse)."""
-    if sp.issparse(x):
-        sel = idx if isinstance(idx, slice) else np.asarray(idx)
-        return torch.from_numpy(x[sel].toarray())
-    return x[idx]
-
-
-def _log_normalised(X):
-    """``log1p`` of counts normalised to ``TARGET_SUM`` per cell (dense or sparse)."""
-    return log1p_normalized(X, target_sum=TARGET_SUM)
+def _rows(x: sp.csr_matrix, idx) -> torch.Tensor:
+    """Rows ``idx`` (indices or a slice) of a SciPy CSR cells x genes matrix, densified for
+    this batch only (the matrix itself stays sparse)."""
+    return torch.from_numpy(x[idx if isinstance(idx, slice) else np.asarray(idx)].toarray())
 
 
 DEFAULT_BATCH_SIZE = 128
@@ -257,42 +249,36 @@ class Embedder(BaseModel):
         cells x genes matrices kept as SciPy CSR when sparse (densified batch by batch)."""
         M = adata.layers[self.layer] if self.layer else adata.X
         out: dict[str, Any] = {}
-        if not self.is_graph and sp.issparse(M):
-            # sparse input stays sparse (CSR); mini-batches are densified one at a time
+
+        def lognorm(X):
+            return log1p_normalized(X, target_sum=TARGET_SUM)
+
+        if not self.is_graph:
+            # the cells x genes matrix is kept as CSR; mini-batches are densified one at a time
             Xs = sp.csr_matrix(M, dtype=np.float32)
             if self.likelihood == "gaussian" and self.is_counts:
-                Xs = _log_normalised(Xs)
+                Xs = lognorm(Xs)
             out["x"] = Xs
             out["size_factor"] = (torch.from_numpy(np.asarray(Xs.sum(1), np.float32).ravel())
                                   if self.likelihood != "gaussian" else None)
             if self.hops > 0:
-                enc = Xs if self.likelihood == "gaussian" else _log_normalised(Xs)
+                enc = Xs if self.likelihood == "gaussian" else lognorm(Xs)
                 out.update(self._smoothed_input(adata, _dense32(enc)))
             return out
-        if self.is_graph and self.graph == "cell":
+        if self.graph == "cell":
             # counts stay sparse: node features are their PCA, targets are densified per batch
             counts = sp.csr_matrix(M, dtype=np.float32)
-            lognorm = _log_normalised(counts) if self.is_counts else counts
-            out["x"] = torch.from_numpy(self._pca(lognorm))
-            del lognorm
+            out["x"] = torch.from_numpy(self._pca(lognorm(counts) if self.is_counts
+                                                   else counts))
             if self.feature_likelihood in ("nb", "zinb"):
                 out["target"] = counts
                 out["size_factor"] = torch.from_numpy(np.asarray(counts.sum(1),
                                                                  np.float32).ravel())
             out["edge_index"], out["edge_weight"] = self._graph_edges(adata, out["x"].numpy())
             return out
+        # genes are nodes: each gene's standardised profile over cells (dense genes x cells)
         X = _dense32(M)
-        if not self.is_graph:
-            if self.likelihood == "gaussian" and self.is_counts:
-                X = _log_normalised(X)
-            out["x"] = torch.from_numpy(X)
-            out["size_factor"] = torch.from_numpy(X.sum(1)) if self.likelihood != "gaussian" else None
-            if self.hops > 0:
-                enc = X if self.likelihood == "gaussian" else _log_normalised(X)
-                out.update(self._smoothed_input(adata, enc))
-            return out
-        # genes are nodes: each gene's standardised profile over cells
-        prof = (_log_normalised(X) if self.is_counts else X).T.copy()
+        prof = (lognorm(X) if self.is_counts else X).T.copy()
         prof -= prof.mean(1, keepdims=True)
         prof /= prof.std(1, keepdims=True) + 1e-6
         out["x"] = torch.from_numpy(prof)
@@ -386,6 +372,11 @@ class Embedder(BaseModel):
         self._edge_index = t.get("edge_index")
         self._edge_weight = t.get("edge_weight")
         self._encoder_input = t.get("encoder_input")
+
+    @property
+    def _edge_weights_used(self) -> bool:
+        """Whether the encoder reads edge weights (GCN normalisation, SGC propagation)."""
+        return self._init_params["conv"] in ("gcn", "sgc")
 
     @property
     def n_obs_(self) -> int:
@@ -572,7 +563,7 @@ class Embedder(BaseModel):
         tr_pairs, tr_w = pairs[:, eperm[n_val_e:]], wts[eperm[n_val_e:]]
         tr_ei = torch.cat([tr_pairs, tr_pairs.flip(0)], 1)
         tr_ew = torch.cat([tr_w, tr_w]).to(dev)
-        w_arg = tr_ew if self._init_params["conv"] in ("gcn", "sgc") else None
+        w_arg = tr_ew if self._edge_weights_used else None
         fw = module.feature_weight
 
         def feature_rows(nodes: torch.Tensor):
@@ -732,8 +723,8 @@ class Embedder(BaseModel):
                 parts.append(module.get_latent(xb, sb, encoder_input=eb).cpu())
             z = torch.cat(parts)
         else:
-            use_w = self._init_params["conv"] in ("gcn", "sgc")
-            z = module.get_latent(x.to(dev), ei.to(dev), ew.to(dev) if use_w else None,
+            z = module.get_latent(x.to(dev), ei.to(dev),
+                                  ew.to(dev) if self._edge_weights_used else None,
                                   batch_size=batch_size).cpu()
         return z.numpy().astype(np.float32)
 

@@ -133,11 +133,6 @@ class GraphEncoder(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self._adj_cache: tuple | None = None
 
-    def _conv(self, layer, x, edge_index, edge_weight):
-        if self.conv_kind == "gcn":
-            return layer(x, edge_index)  # edge_index is the normalised sparse adjacency here
-        return layer(x, edge_index)
-
     def _adjacency(self, edge_index, edge_weight, n: int):
         key = (edge_index.data_ptr(), tuple(edge_index.shape), n, edge_index.device,
                None if edge_weight is None else edge_weight.data_ptr())
@@ -180,14 +175,13 @@ class GraphEncoder(nn.Module):
         if edge_index is None:
             raise ValueError(f"GraphEncoder({self.conv_kind!r}) needs the graph (edge_index); "
                              "only the 'sgc' encoder reads precomputed rows.")
-        if self.conv_kind == "gcn":
+        if self.conv_kind == "gcn":  # the GCN layers read the normalised sparse adjacency
             edge_index = self._adjacency(edge_index, edge_weight, x.shape[0])
-        h = self.dropout(self.act(self._conv(self.conv1, self.dropout(x), edge_index,
-                                             edge_weight)))
-        mu = self._conv(self.conv_mu, h, edge_index, edge_weight)
+        h = self.dropout(self.act(self.conv1(self.dropout(x), edge_index)))
+        mu = self.conv_mu(h, edge_index)
         if self.conv_logstd is None:
             return mu
-        logstd = self._conv(self.conv_logstd, h, edge_index, edge_weight).clamp(max=10.0)
+        logstd = self.conv_logstd(h, edge_index).clamp(max=10.0)
         return mu, logstd
 
 
