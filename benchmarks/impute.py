@@ -1,4 +1,5 @@
-"""Imputation benchmark: GraphImputer against no imputation, kNN mean, MAGIC and scVI.
+"""Imputation benchmark: GraphImputer against no imputation, kNN mean, MAGIC and scVI (and
+GraphImputer without graph layers, an ablation).
 
 Protocol (scVI / scGNN): hide a seeded 10 % of the non-zero counts, give every method the
 masked counts, then compare in log-normalised space (log1p of counts normalised to 1e4 with
@@ -38,9 +39,10 @@ DATASETS = {
     "pbmc": ("PBMC 4k", SHARED / "sc" / "10X_PBMC_top2000.h5"),
     "bladder": ("mouse bladder", SHARED / "sc" / "mouse_bladder_cell_top2000.h5"),
 }
-METHODS = ("none", "knn", "magic", "scvi", "gnngeno")
+METHODS = ("none", "knn", "magic", "scvi", "gnngeno", "nograph")
 LABELS = {"none": "none", "knn": "kNN mean", "magic": "MAGIC", "scvi": "scVI",
-          "gnngeno": "GraphImputer (ours)"}
+          "gnngeno": "GraphImputer (ours)",
+          "nograph": "GraphImputer, n_layers=0 (ablation: no graph)"}
 RESULTS = REPO / "benchmarks" / "results" / "impute.jsonl"
 N_NEIGHBORS = 15
 
@@ -108,15 +110,19 @@ def run_method(method: str, masked, seed: int, *, epochs: int | None = None) -> 
         info["epochs"] = int(model.history["elbo_train"].shape[0])
         rho = model.get_normalized_expression(library_size=1e4, return_numpy=True)
         return np.log1p(np.asarray(rho, dtype=np.float32)), info
-    if method == "gnngeno":
+    if method in ("gnngeno", "nograph"):
         gg.settings.n_jobs = 1
         gg.settings.progress = False
-        model = gg.models.GraphImputer(masked, layer="counts", n_neighbors=N_NEIGHBORS, seed=seed)
+        # the ablation: the same model and training without graph layers (a masked
+        # autoencoder; its cell graph is still built, unused)
+        extra = {"n_layers": 0} if method == "nograph" else {}
+        model = gg.models.GraphImputer(masked, layer="counts", n_neighbors=N_NEIGHBORS, seed=seed,
+                                       **extra)
         model.train(**({"max_epochs": epochs} if epochs else {}))
         info["epochs"] = len(model.history_)
         info["best_epoch"] = int(model.history_.best_epoch)
-        # the same model's prediction for every entry (denoising), scored as a second row
-        info["denoised"] = model.get_imputed(keep_observed=False)
+        if method == "gnngeno":  # the same model's prediction for every entry (denoising)
+            info["denoised"] = model.get_imputed(keep_observed=False)
         return model.get_imputed(), info
     raise ValueError(f"unknown method {method!r}")
 

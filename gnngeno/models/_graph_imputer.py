@@ -256,13 +256,14 @@ class GraphImputer(BaseModel):
         adj.sort_indices()
         return nodes_arr, adj
 
-    def _batch(self, cells: np.ndarray, inputs: sp.csr_matrix, hide: np.ndarray | None,
-               device, max_neighbors: int | None = None,
-               rng: np.random.Generator | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _batch(self, cells: np.ndarray, hide: np.ndarray | None, device,
+               max_neighbors: int | None = None, rng: np.random.Generator | None = None,
+               held_out=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sparse input features and adjacency of ``cells`` plus their neighbourhood.
 
         ``hide`` (len(cells) x genes bool) removes entries of the target cells from the input.
+        ``held_out(rows, cols) -> bool`` names further entries (any node of the neighbourhood)
+        to remove, e.g. the validation entries; the stored counts are never copied or changed.
         ``max_neighbors``: sample at most that many neighbours per cell and hop (with ``rng``;
         the adjacency is then not symmetric); ``None``: the exact neighbourhood.
         Returns ``(x, adj, target)`` with target = ``arange(len(cells))``.
@@ -273,12 +274,15 @@ class GraphImputer(BaseModel):
         else:
             nodes, sub_adj = self._sampled_neighbourhood(np.asarray(cells, np.int64),
                                                          int(max_neighbors), rng)
-        sub = sp.csr_matrix(inputs[nodes])
-        if hide is not None:
+        sub = sp.csr_matrix(self._counts[nodes])
+        if hide is not None or held_out is not None:
             r = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
-            in_batch = r < len(cells)
             drop = np.zeros(r.size, dtype=bool)
-            drop[in_batch] = hide[r[in_batch], sub.indices[in_batch]]
+            if hide is not None:
+                in_batch = r < len(cells)
+                drop[in_batch] = hide[r[in_batch], sub.indices[in_batch]]
+            if held_out is not None:
+                drop |= held_out(nodes[r], sub.indices)
             data = sub.data.copy()
             data[drop] = 0.0
             sub = sp.csr_matrix((data, sub.indices, sub.indptr), shape=sub.shape)
@@ -411,21 +415,19 @@ class GraphImputer(BaseModel):
         val_mask = rng.random((n_val, G)) < mask_fraction
         val_pos = np.full(n, -1, dtype=np.int64)
         val_pos[val_cells] = np.arange(n_val)
-        inputs = self._counts.copy()
-        if n_val:
-            coo = inputs.tocoo()
-            in_val = val_pos[coo.row] >= 0
-            drop = np.zeros(coo.nnz, dtype=bool)
-            drop[in_val] = val_mask[val_pos[coo.row[in_val]], coo.col[in_val]]
-            row_left = np.bincount(coo.row[~drop], minlength=n)
-            empty = np.flatnonzero((row_left == 0) & (val_pos >= 0))
-            if empty.size:  # a validation cell would lose all its counts: keep it whole
-                drop[np.isin(coo.row, empty)] = False
-                val_mask[val_pos[empty]] = False
-            data = inputs.data.copy()  # a canonical CSR's data is in its COO order
-            data[drop] = 0.0
-            inputs = sp.csr_matrix((data, inputs.indices, inputs.indptr), shape=inputs.shape)
-            inputs.eliminate_zeros()
+        if n_val:  # a validation cell would lose all its counts: keep it whole
+            sub = self._counts[val_cells]
+            r = np.repeat(np.arange(n_val), np.diff(sub.indptr))
+            left = np.bincount(r[~val_mask[r, sub.indices]], minlength=n_val)
+            val_mask[left == 0] = False
+
+        def held_out(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+            """The validation entries among (rows, cols): hidden from every input."""
+            p = val_pos[rows]
+            out = p >= 0
+            out[out] = val_mask[p[out], cols[out]]
+            return out
+
         train_cells = np.arange(n)
 
         opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
@@ -441,7 +443,8 @@ class GraphImputer(BaseModel):
             parts = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
 
         def step_loss(cells: np.ndarray, hide: np.ndarray, loss_mask: np.ndarray) -> torch.Tensor:
-            x, adj, target = self._batch(cells, inputs, hide, dev, max_neighbors, rng)
+            x, adj, target = self._batch(cells, hide, dev, max_neighbors, rng,
+                                         held_out if n_val else None)
             out = net(x, adj, target, lib_t[cells].to(dev), symmetric=max_neighbors is None)
             y = self._targets(cells, dev)
             m = torch.from_numpy(loss_mask).to(dev)
@@ -493,7 +496,7 @@ class GraphImputer(BaseModel):
             for start in range(0, n_val, 512):
                 cells = val_cells[start:start + 512]
                 vm = val_mask[start:start + 512]
-                x, adj, target = self._batch(cells, inputs, None, dev)
+                x, adj, target = self._batch(cells, None, dev, held_out=held_out)
                 out = module(x, adj, target, lib_t[cells].to(dev))
                 y = self._targets(cells, dev)
                 ll = module.log_likelihood(y, out)
@@ -563,7 +566,7 @@ class GraphImputer(BaseModel):
         if module.n_layers == 0 or any(layer.conv_name != "gcn" for layer in module.layers):
             for start in progress(chunks, total=math.ceil(n / batch_size), desc="imputing"):
                 cells = np.arange(start, min(start + batch_size, n))
-                x, adj, target = self._batch(cells, self._counts, None, dev)
+                x, adj, target = self._batch(cells, None, dev)
                 out = module(x, adj, target, lib_t[cells].to(dev))
                 fn(cells, out)
             return

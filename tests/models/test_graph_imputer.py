@@ -194,3 +194,30 @@ def test_training_with_sampled_neighbours_repeats(data):
     with pytest.raises(InputError, match="max_neighbors"):
         GraphImputer(masked, transformer="sklearn", n_hidden=8, n_latent=2).train(
             max_epochs=1, max_neighbors=0)
+
+
+def test_validation_entries_never_reach_an_input(data, monkeypatch):
+    """Every input batch (training and validation, target cells and their neighbours) lacks the
+    held-out validation entries, and the stored counts are not changed by training."""
+    masked, _ = data
+    model = GraphImputer(masked, transformer="sklearn", n_hidden=16, n_latent=4, seed=1)
+    before = model._counts.copy()
+    original = GraphImputer._batch
+    seen = {"inputs": 0, "held_out_counts": 0}
+
+    def checked(self, cells, hide, device, max_neighbors=None, rng=None, held_out=None):
+        x, adj, target = original(self, cells, hide, device, max_neighbors, rng, held_out)
+        if held_out is not None:
+            nodes = khop_nodes(self._adj, cells, self.module.n_layers)
+            sub = self._counts[nodes].tocoo()
+            seen["held_out_counts"] += int(held_out(nodes[sub.row], sub.col).sum())
+            xs = sp.csr_matrix((x.values().numpy(), x.col_indices().numpy(),
+                                x.crow_indices().numpy()), shape=tuple(x.shape)).tocoo()
+            assert not held_out(nodes[xs.row], xs.col).any()
+            seen["inputs"] += 1
+        return x, adj, target
+
+    monkeypatch.setattr(GraphImputer, "_batch", checked)
+    model.train(max_epochs=2, batch_size=64, validation_fraction=0.2, patience=None)
+    assert seen["inputs"] > 0 and seen["held_out_counts"] > 0  # there was something to hide
+    assert (model._counts != before).nnz == 0
