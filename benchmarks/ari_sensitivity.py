@@ -36,7 +36,8 @@ def kmeans_ari(Z: np.ndarray, labels: np.ndarray, seed: int, n_init: int) -> flo
     from sklearn.metrics import adjusted_rand_score
 
     k = np.unique(labels).size
-    return float(adjusted_rand_score(labels, KMeans(k, n_init=n_init, random_state=seed).fit_predict(Z)))
+    pred = KMeans(k, n_init=n_init, random_state=seed).fit_predict(Z)
+    return float(adjusted_rand_score(labels, pred))
 
 
 def pca(X, seed: int) -> np.ndarray:
@@ -49,10 +50,10 @@ def pca(X, seed: int) -> np.ndarray:
 def rows_for_seed(dataset: str, seed: int, imputer: bool) -> dict[str, np.ndarray]:
     """Named PCA(50) embeddings for one seed."""
     import anndata as ad
+    from impute import N_NEIGHBORS, load
 
     import gnngeno as gg
     from gnngeno.models._graph_imputer import gcn_normalize
-    from impute import N_NEIGHBORS, load
 
     adata, _ = load(dataset)
     out = {"full": pca(gg.pp.log_normalize(adata.layers["counts"]), seed)}
@@ -82,11 +83,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--imputer", action="store_true", help="Also train GraphImputer per seed.")
     a = p.parse_args(argv)
 
-    import gnngeno as gg
     from impute import load
 
+    import gnngeno as gg
+
     gg.settings.progress = False
-    print("| dataset | matrix | KMeans ARI, n_init 10 (per seed) | mean | n_init 100 (per seed) | mean |")
+    print("| dataset | matrix | KMeans ARI, n_init 10 (per seed) | mean | "
+          "n_init 100 (per seed) | mean |")
     print("|---|---|---|---|---|---|")
     for ds in a.datasets:
         labels = load(ds)[1]
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> None:
                 for n_init in (10, 100):
                     res[name][n_init].append(kmeans_ari(Z, labels, s, n_init))
         for name, r in res.items():
-            cells = [f"{' / '.join(f'{v:.3f}' for v in r[n])} | {np.mean(r[n]):.3f}" for n in (10, 100)]
+            cells = [f"{' / '.join(f'{v:.3f}' for v in r[n])} | {np.mean(r[n]):.3f}"
+                     for n in (10, 100)]
             print(f"| {ds} | {name} | " + " | ".join(cells) + " |", flush=True)
 
 

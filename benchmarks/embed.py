@@ -165,7 +165,8 @@ def table(rows: list[dict]) -> str:
             ep = g["epochs"].dropna()
             lines.append(
                 f"| {name} | {method} | {len(g)} | {ms(g.kmeans_ari)} | {ms(g.kmeans_nmi)} | "
-                f"{ms(pd.to_numeric(g.kmeans100_ari))} | {ms(g.leiden_ari)} | {ms(g.leiden_nmi)} | {g.leiden_k.mean():.1f} | "
+                f"{ms(pd.to_numeric(g.kmeans100_ari))} | {ms(g.leiden_ari)} | "
+                f"{ms(g.leiden_nmi)} | {g.leiden_k.mean():.1f} | "
                 f"{f'{ep.mean():.0f}' if len(ep) else '-'} | {mt(g.wall_s)} | {mt(g.cpu_s)} |")
         for ref, v in REFERENCE.get(name, {}).items():
             lines.append(f"| {name} | {ref} | - | {v:.2f} | - | - | - | - | - | - | - | - |")
