@@ -405,10 +405,10 @@ class Embedder(BaseModel):
             computed once over the whole training graph, so a batch reads rows of it (exact,
             no neighbourhood sampling); an epoch passes over the training nodes (feature term)
             and the training edges (edge term: each undirected pair once, against a non-edge
-            from one of its ends to a uniformly drawn node) once, in the same number of batches. The ``"gcn"``/``"gat"`` encoders pass
-            messages over the whole graph: they take full-graph steps (``batch_size`` must be
-            ``None``), each scoring at most ``MAX_NODES_PER_STEP`` sampled nodes and
-            ``MAX_EDGES_PER_STEP`` sampled edges.
+            from one of its ends to a uniformly drawn node) once, in the same number of
+            batches. The ``"gcn"``/``"gat"`` encoders pass messages over the whole graph: they
+            take full-graph steps (``batch_size`` must be ``None``), each scoring at most
+            ``MAX_NODES_PER_STEP`` sampled nodes and ``MAX_EDGES_PER_STEP`` sampled edges.
         weight_decay
             Adam weight decay (in addition to ``l1``/``l2`` of the constructor).
         validation_fraction

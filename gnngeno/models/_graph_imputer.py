@@ -288,7 +288,9 @@ class GraphImputer(BaseModel):
             sub = sp.csr_matrix((data, sub.indices, sub.indptr), shape=sub.shape)
             sub.eliminate_zeros()
         x = to_torch_csr(log1p_normalized(sub, target_sum=TARGET_SUM), device)
-        adj = to_torch_csr(induced_subgraph(self._adj, nodes) if sub_adj is None else sub_adj, device)
+        if sub_adj is None:
+            sub_adj = induced_subgraph(self._adj, nodes)
+        adj = to_torch_csr(sub_adj, device)
         target = torch.arange(len(cells), device=device)
         return x, adj, target
 

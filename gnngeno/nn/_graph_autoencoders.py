@@ -279,7 +279,8 @@ class GraphAutoencoder(nn.Module):
         """
         z = self.encode(x, edge_index, edge_weight)
         zero = torch.zeros((), device=x.device)
-        edges = self.edge_loss(z, pos_edge_index, neg_edge_index) if pos_edge_index.numel() else zero
+        edges = (self.edge_loss(z, pos_edge_index, neg_edge_index) if pos_edge_index.numel()
+                 else zero)
         feats = zero
         if self.feature_decoder is not None:
             if target is None:
