@@ -53,8 +53,8 @@ def main() -> None:
     gg.gr.cell_graph(adata, n_neighbors=15, n_pcs=50)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"| cells | genes | non-zero | simulate s | cell_graph wall s | cell_graph CPU s | "
-          f"peak RSS GiB (before graph) |")
+    print("| cells | genes | non-zero | simulate s | cell_graph wall s | cell_graph CPU s | "
+          "peak RSS GiB (before graph) |")
     print("|---|---|---|---|---|---|---|")
     print(f"| {args.cells} | {args.genes} | {X.nnz / X.shape[0] / X.shape[1]:.1%} | {t_sim:.1f} | "
           f"{wall:.1f} | {cpu:.1f} | {peak:.2f} ({rss_before:.2f}) |")

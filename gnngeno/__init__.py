@@ -13,10 +13,24 @@ classes, ``train`` the training loop, ``tl`` one-line tools, ``metrics``, ``inte
 plots.
 """
 
-from ._version import __version__
+from . import (
+    baselines,
+    data,
+    datasets,
+    gr,
+    interpret,
+    io,
+    metrics,
+    models,
+    nn,
+    pl,
+    pp,
+    tl,
+    train,
+)
 from ._settings import settings
 from ._validate import InputError, InputWarning
-from . import io, datasets, pp, gr, data, nn, models, train, tl, metrics, interpret, pl, baselines  # noqa: E402
+from ._version import __version__
 
 __all__ = [
     "__version__", "settings", "InputError", "InputWarning", "io", "datasets", "pp", "gr", "data",

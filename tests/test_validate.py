@@ -75,7 +75,7 @@ def test_align_network_reports_and_does_not_mutate():
     with pytest.warns(InputWarning):
         out = align_network(net, ["a", "b", "c"])
     pd.testing.assert_frame_equal(net, before)
-    assert set(zip(out.source, out.target)) == {("a", "b"), ("b", "c")}
+    assert set(zip(out.source, out.target, strict=True)) == {("a", "b"), ("b", "c")}
     assert out.loc[out.source == "a", "weight"].iloc[0] == 2.0  # duplicates keep the largest
     with pytest.raises(InputError, match="none remain"):
         align_network(net, ["q"])

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import sys
 
+from . import (
+    _embed,  # noqa: F401  (registers `gnngeno embed`)
+    _graphs,  # noqa: F401  (registers commands)
+    _grn,  # noqa: F401  (registers `gnngeno grn`, `gnngeno grn-benchmark`)
+    _impute,  # noqa: F401  (registers `gnngeno impute`)
+    _seq,  # noqa: F401  (registers `gnngeno seq ...`)
+)
 from ._app import app
-from . import _graphs  # noqa: F401  (registers commands)
-from . import _seq  # noqa: F401  (registers `gnngeno seq ...`)
-from . import _impute  # noqa: F401  (registers `gnngeno impute`)
-from . import _grn  # noqa: F401  (registers `gnngeno grn`, `gnngeno grn-benchmark`)
-from . import _embed  # noqa: F401  (registers `gnngeno embed`)
 
 
 def main(argv: list[str] | None = None) -> int:

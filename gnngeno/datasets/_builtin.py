@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-
 import pandas as pd
 
 from .. import _keys as keys

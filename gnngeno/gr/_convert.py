@@ -127,7 +127,7 @@ def to_networkx(adata, graph: str = "gene", *, directed: bool | None = None):
     return nx.relabel_nodes(G, dict(enumerate(names)), copy=False)
 
 
-def from_networkx(G, genes=None) -> "tuple[sp.csr_matrix, list[str]]":
+def from_networkx(G, genes=None) -> tuple[sp.csr_matrix, list[str]]:
     """Adjacency (CSR, ``weight`` attribute or 1) and node order of a networkx graph.
 
     Parameters

@@ -46,8 +46,8 @@ def test_planted_edges_are_visible_in_expression():
     idx = {g: i for i, g in enumerate(adata.var_names)}
     from sklearn.metrics import roc_auc_score
 
-    planted = [C[idx[s], idx[t]] for s, t in zip(net.source, net.target)]
-    planted_set = {(idx[s], idx[t]) for s, t in zip(net.source, net.target)}
+    planted = [C[idx[s], idx[t]] for s, t in zip(net.source, net.target, strict=True)]
+    planted_set = {(idx[s], idx[t]) for s, t in zip(net.source, net.target, strict=True)}
     other = [C[i, j] for i in range(8) for j in range(8, 80) if (i, j) not in planted_set]
     # co-expression ranks planted pairs above chance but far from perfectly (cell-type
     # programmes correlate unrelated genes too), leaving room for better methods

@@ -93,8 +93,8 @@ def test_prior_grn_keeps_exactly_the_valid_edges(edges):
         gg.gr.prior_grn(adata, net)
     pd.testing.assert_frame_equal(net, before)  # the caller's network is untouched
     A = adata.varp["gnngeno_prior"].tocoo()
-    stored = {(genes[i], genes[j]) for i, j in zip(A.row, A.col)}
-    expected = {(s, t) for s, t in zip(valid.source, valid.target)}
+    stored = {(genes[i], genes[j]) for i, j in zip(A.row, A.col, strict=True)}
+    expected = {(s, t) for s, t in zip(valid.source, valid.target, strict=True)}
     # an edge whose largest weight is 0 in float32 is left out (reported by a warning)
     zero = {(s, t) for (s, t), w in valid.groupby(["source", "target"]).weight.max().items()
             if np.float32(w) == 0}
