@@ -19,7 +19,8 @@ def impute(
                               "main matrix (used when the layer is absent and X holds counts)."),
     key_added: str = typer.Option("gnngeno_imputed", "--key-added", help="Output layer name."),
     likelihood: str = typer.Option("zinb", help="zinb, nb or gaussian (MSE on log-normalised)."),
-    conv: str = typer.Option("gcn", help="Graph layer: gcn or gat."),
+    conv: str = typer.Option("sgc", help="Graph encoder: sgc (neighbours' mean PCA read by "
+                             "the input layer, computed once), gcn or gat (message passing)."),
     n_neighbors: int = typer.Option(15, help="Neighbours per cell in the cell graph."),
     max_epochs: int = typer.Option(None, help="Cap on training epochs (default: automatic)."),
     device: str = typer.Option(None, help="cpu, cuda, ... (default: settings.device)."),

@@ -7,7 +7,10 @@ inverse dispersion (``"nb"``), plus zero-inflation logits (``"zinb"``), or a mea
 log-normalised space (``"gaussian"``, i.e. MSE).
 
 Graph propagation uses a **sparse** normalised adjacency (``torch.sparse.mm``; no dense N x N
-matrix) for ``conv="gcn"``, or PyG's ``GATConv`` on its edge list for ``conv="gat"``.
+matrix) for ``conv="gcn"``, or PyG's ``GATConv`` on its edge list for ``conv="gat"``. With
+``conv="sgc"`` the graph is read once, before training (SGC, Wu et al. 2019): each cell's
+neighbourhood summary (``graph_features``, e.g. the mean of its neighbours' PCA) enters the
+input layer beside its own expression, and no messages pass at run time.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ._likelihoods import log_gaussian, log_nb, log_zinb
 from ._sparse import propagate, sparse_linear
 from ._utils import get_activation
 
-IMPUTER_CONVS = ("gcn", "gat")
+IMPUTER_CONVS = ("gcn", "gat", "sgc")
 IMPUTER_LIKELIHOODS = ("nb", "zinb", "gaussian")
 
 
@@ -92,7 +95,8 @@ class _GraphLayer(nn.Module):
 class GraphImputerModule(nn.Module):
     """Cell-graph encoder + count decoder for imputation.
 
-    Encoder: ``h = act(norm(W_in x))`` per cell, then ``n_layers`` residual graph layers
+    Encoder: ``h = act(norm(W_in x))`` per cell (``conv="sgc"``: ``act(norm(W_in x + W_g g))``
+    with ``g`` the cell's precomputed graph features), then ``n_layers`` residual graph layers
     (GCN: ``h + act(norm((Â h) W))`` with ``Â`` the given sparse normalised adjacency, which
     must be symmetric, as GCN normalisation of an undirected graph and its induced subgraphs
     are; or GAT),
@@ -108,10 +112,14 @@ class GraphImputerModule(nn.Module):
         Embedding (bottleneck) dimension.
     n_layers
         Graph layers (0 = no graph: a plain masked autoencoder). Each layer adds one hop to
-        the neighbourhood a cell reads from.
+        the neighbourhood a cell reads from. ``conv="sgc"`` has none (its graph is in
+        ``graph_features``).
     conv
-        ``"gcn"`` (sparse ``Â h`` products) or ``"gat"`` (PyG ``GATConv`` over ``Â``'s
-        non-zero pattern, which must include self-loops).
+        ``"gcn"`` (sparse ``Â h`` products), ``"gat"`` (PyG ``GATConv`` over ``Â``'s
+        non-zero pattern, which must include self-loops) or ``"sgc"`` (precomputed
+        ``graph_features`` of each cell, read by the input layer).
+    n_graph_features
+        Size of the ``graph_features`` rows (``conv="sgc"``).
     likelihood
         ``"nb"``, ``"zinb"`` or ``"gaussian"`` (MSE on log-normalised values).
     activation
@@ -126,7 +134,8 @@ class GraphImputerModule(nn.Module):
     - input: node features ``x`` ``(N, G)`` dense or sparse (log-normalised expression of the
       N cells of a graph or of a sampled neighbourhood); ``adj`` sparse ``(N, N)`` normalised
       adjacency with self-loops; ``target`` ``(B,)`` indices of the cells to decode (default
-      all); ``library`` ``(B,)`` library sizes of those cells (count likelihoods).
+      all); ``library`` ``(B,)`` library sizes of those cells (count likelihoods);
+      ``graph_features`` ``(N, n_graph_features)`` (``conv="sgc"``).
     - output: dict with ``z`` ``(B, n_latent)`` and the likelihood parameters: ``rho``
       ``(B, G)`` (proportions, rows sum to 1), ``mu`` ``(B, G)``, ``theta`` ``(G,)``,
       ``pi_logits`` ``(B, G)`` (zinb); or ``mean`` ``(B, G)`` (gaussian).
@@ -143,7 +152,8 @@ class GraphImputerModule(nn.Module):
 
     def __init__(self, n_genes: int, *, n_hidden: int = 256, n_latent: int = 64,
                  n_layers: int = 1, conv: str = "gcn", likelihood: str = "nb",
-                 activation: str = "relu", dropout: float = 0.1, heads: int = 4) -> None:
+                 activation: str = "relu", dropout: float = 0.1, heads: int = 4,
+                 n_graph_features: int = 0) -> None:
         super().__init__()
         if conv not in IMPUTER_CONVS:
             raise ValueError(f"conv={conv!r} is not supported; choose one of {list(IMPUTER_CONVS)}.")
@@ -152,10 +162,16 @@ class GraphImputerModule(nn.Module):
                              f"{list(IMPUTER_LIKELIHOODS)}.")
         if n_layers < 0:
             raise ValueError(f"n_layers must be >= 0, got {n_layers}.")
+        if conv == "sgc":
+            if n_graph_features < 1:
+                raise ValueError("conv='sgc' needs n_graph_features >= 1 (the size of the "
+                                 "precomputed graph features).")
+            n_layers = 0  # the graph is read through graph_features, not by message passing
         self.n_genes = int(n_genes)
         self.n_layers = int(n_layers)
         self.likelihood = likelihood
         self.lin_in = nn.Linear(n_genes, n_hidden)
+        self.lin_graph = nn.Linear(n_graph_features, n_hidden) if conv == "sgc" else None
         self.norm_in = nn.LayerNorm(n_hidden)
         self.act_in = get_activation(activation)
         self.drop = nn.Dropout(dropout)
@@ -170,15 +186,25 @@ class GraphImputerModule(nn.Module):
         if likelihood != "gaussian":
             self.log_theta = nn.Parameter(torch.zeros(n_genes))
 
-    def embed_input(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-cell input embedding ``act(norm(W_in x))`` ``(N, n_hidden)`` (no graph)."""
-        return self.drop(self.act_in(self.norm_in(_linear_in(self.lin_in, x))))
+    def embed_input(self, x: torch.Tensor,
+                    graph_features: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-cell input embedding ``act(norm(W_in x [+ W_g graph_features]))``
+        ``(N, n_hidden)``."""
+        h = _linear_in(self.lin_in, x)
+        if self.lin_graph is not None:
+            if graph_features is None:
+                raise ValueError("conv='sgc' needs graph_features (N, n_graph_features) for "
+                                 "the N input rows.")
+            h = h + self.lin_graph(graph_features)
+        return self.drop(self.act_in(self.norm_in(h)))
 
     def encode(self, x: torch.Tensor, adj: torch.Tensor,
-               target: torch.Tensor | None = None, symmetric: bool = True) -> torch.Tensor:
+               target: torch.Tensor | None = None, symmetric: bool = True,
+               graph_features: torch.Tensor | None = None) -> torch.Tensor:
         """Embeddings ``(B, n_latent)`` of the ``target`` cells (``symmetric=False`` for an
-        adjacency that is not symmetric, e.g. with sampled neighbours)."""
-        h = self.embed_input(x)
+        adjacency that is not symmetric, e.g. with sampled neighbours; ``graph_features``
+        for ``conv="sgc"``)."""
+        h = self.embed_input(x, graph_features)
         for layer in self.layers:
             h = layer(h, adj, symmetric=symmetric)
         if target is not None:
@@ -202,9 +228,10 @@ class GraphImputerModule(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor, adj: torch.Tensor, target: torch.Tensor | None = None,
-                library: torch.Tensor | None = None,
-                symmetric: bool = True) -> dict[str, torch.Tensor]:
-        return self.decode(self.encode(x, adj, target, symmetric=symmetric), library)
+                library: torch.Tensor | None = None, symmetric: bool = True,
+                graph_features: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return self.decode(self.encode(x, adj, target, symmetric=symmetric,
+                                       graph_features=graph_features), library)
 
     def log_likelihood(self, y: torch.Tensor, out: dict[str, torch.Tensor]) -> torch.Tensor:
         """Per-entry log-likelihood ``(B, G)`` of targets ``y``: counts for nb/zinb,

@@ -14,7 +14,7 @@ def impute(
     layer: str | None = keys.COUNTS_LAYER,
     key_added: str = keys.IMPUTED_LAYER,
     likelihood: str = "zinb",
-    conv: str = "gcn",
+    conv: str = "sgc",
     n_layers: int = 1,
     n_neighbors: int = 15,
     n_pcs: int = 50,
@@ -33,7 +33,7 @@ def impute(
     """Impute dropouts with :class:`gnngeno.models.GraphImputer` and store the result.
 
     Builds a kNN graph of the cells (PCA of the log-normalised counts, or the graph in
-    ``adata.obsp`` named by ``graph_key``), trains a GCN encoder with a zero-inflated
+    ``adata.obsp`` named by ``graph_key``), trains a graph encoder with a zero-inflated
     negative-binomial decoder by reconstructing randomly hidden entries (self-supervised; no labels), and writes
     the denoised expression of every cell.
 
@@ -50,7 +50,9 @@ def impute(
     likelihood
         ``"zinb"`` (default), ``"nb"`` or ``"gaussian"`` (MSE on log-normalised values).
     conv, n_layers
-        Graph layer type (``"gcn"`` or ``"gat"``) and number of graph layers (hops).
+        Graph encoder (``"sgc"``, default: each cell's neighbours' mean PCA, computed once,
+        enters its input layer; ``"gcn"`` or ``"gat"``: message-passing layers, about twice
+        the CPU time) and hops (``"sgc"``: 1 or 0; see :class:`gnngeno.models.GraphImputer`).
     n_neighbors, n_pcs, graph_key, transformer
         Cell graph: built with :func:`gnngeno.gr.cell_graph` (``n_neighbors``, ``n_pcs``,
         ``transformer``) unless ``graph_key`` names one already in ``adata.obsp``.

@@ -32,10 +32,11 @@ def data():
     return masked, hidden
 
 
-@pytest.fixture(scope="module")
-def trained(data):
+@pytest.fixture(scope="module", params=["sgc", "gcn"])
+def trained(data, request):
     masked, _ = data
-    model = GraphImputer(masked, transformer="sklearn", n_hidden=64, n_latent=16, seed=0)
+    model = GraphImputer(masked, transformer="sklearn", n_hidden=64, n_latent=16, seed=0,
+                         conv=request.param)
     model.train(max_epochs=15, patience=None)
     return model
 
@@ -60,7 +61,7 @@ def test_outputs(data, trained):
     np.testing.assert_allclose(np.expm1(imp.astype(np.float64)).sum(1), 1e4, rtol=1e-3)
     np.testing.assert_allclose(trained.get_imputed(batch_size=300, keep_observed=False), imp,
                                rtol=1e-5, atol=1e-5)
-    # layer-wise inference equals one full-graph pass of the module
+    # layer-wise (gcn) or chunked (sgc) inference equals one full-graph pass of the module
     import torch
 
     from gnngeno.nn._sparse import to_torch_csr
@@ -69,7 +70,8 @@ def test_outputs(data, trained):
     m = trained.module.eval()
     with torch.no_grad():
         full = m(to_torch_csr(log1p_normalized(trained._counts)), to_torch_csr(trained._adj),
-                 library=torch.from_numpy(trained._library.astype(np.float32)))
+                 library=torch.from_numpy(trained._library.astype(np.float32)),
+                 graph_features=trained._graph_features)
     np.testing.assert_allclose(m.normalized_expression(full).numpy(), imp, rtol=1e-4, atol=1e-5)
     # default: dropout imputation keeps every observed count, fills the zeros
     kept = trained.get_imputed(batch_size=64)
@@ -160,10 +162,11 @@ def test_neighbourhood_and_normalisation():
     assert list(khop_nodes(N, np.array([3, 0]), 0)) == [3, 0]
 
 
-def test_sampled_neighbourhood_is_exact_or_unbiased(trained):
+def test_sampled_neighbourhood_is_exact_or_unbiased(data):
     """GraphSAGE-style sampling: every neighbour kept -> the exact product; few kept -> the
     target rows of ``Â H`` on average."""
     rng = np.random.default_rng(0)
+    trained = GraphImputer(data[0], transformer="sklearn", conv="gcn", n_hidden=8, n_latent=2)
     A = trained._adj
     cells = np.array([3, 10, 42, 100])
     H = rng.normal(size=(A.shape[0], 5))
@@ -185,7 +188,8 @@ def test_training_with_sampled_neighbours_repeats(data):
     masked, _ = data
     runs = []
     for _ in range(2):
-        m = GraphImputer(masked, transformer="sklearn", n_hidden=16, n_latent=4, seed=3)
+        m = GraphImputer(masked, transformer="sklearn", conv="gcn", n_hidden=16, n_latent=4,
+                         seed=3)
         m.train(max_epochs=2, batch_size=64, max_neighbors=3, patience=None)
         assert m.train_params_["max_neighbors"] == 3
         runs.append(m.get_imputed())
@@ -196,11 +200,13 @@ def test_training_with_sampled_neighbours_repeats(data):
             max_epochs=1, max_neighbors=0)
 
 
-def test_validation_entries_never_reach_an_input(data, monkeypatch):
+@pytest.mark.parametrize("conv", ["sgc", "gcn"])
+def test_validation_entries_never_reach_an_input(data, monkeypatch, conv):
     """Every input batch (training and validation, target cells and their neighbours) lacks the
     held-out validation entries, and the stored counts are not changed by training."""
     masked, _ = data
-    model = GraphImputer(masked, transformer="sklearn", n_hidden=16, n_latent=4, seed=1)
+    model = GraphImputer(masked, transformer="sklearn", n_hidden=16, n_latent=4, seed=1,
+                         conv=conv)
     before = model._counts.copy()
     original = GraphImputer._batch
     seen = {"inputs": 0, "held_out_counts": 0}
@@ -221,3 +227,38 @@ def test_validation_entries_never_reach_an_input(data, monkeypatch):
     model.train(max_epochs=2, batch_size=64, validation_fraction=0.2, patience=None)
     assert seen["inputs"] > 0 and seen["held_out_counts"] > 0  # there was something to hide
     assert (model._counts != before).nnz == 0
+
+
+def test_sgc_graph_features_are_the_neighbours_mean_pca_without_the_cell(data):
+    """conv="sgc": row i is the weighted mean of i's neighbours' PCA (i itself left out, so
+    what is hidden from a cell cannot reach its own input), up to one global scale."""
+    import anndata as ad
+
+    from gnngeno.io import chunked_pca
+    from gnngeno.models._graph_imputer import neighbour_mean_pca
+
+    masked, _ = data
+    model = GraphImputer(masked, transformer="sklearn", n_pcs=10, n_hidden=8, n_latent=2)
+    feats = model._graph_features.numpy()
+    assert feats.shape == (300, 10) and model.module.n_layers == 0
+    scores, _ = chunked_pca(ad.AnnData(X=model._counts), n_comps=10, normalize=True, seed=0)
+    W = model._adj.toarray()
+    np.fill_diagonal(W, 0.0)
+    expected = (W / W.sum(1, keepdims=True)) @ scores
+    scale = expected.std() / feats.std()
+    np.testing.assert_allclose(feats * scale, expected, rtol=1e-3, atol=1e-4)
+    # a star around cell 0: cells 1 and 2 read only cell 0, never themselves
+    A = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], dtype=np.float32))
+    X = sp.csr_matrix(np.array([[5, 0, 1, 2], [0, 3, 1, 0], [2, 2, 0, 1]], dtype=np.float32))
+    f = neighbour_mean_pca(X, gcn_normalize(A), n_pcs=2, seed=0)
+    assert f.shape == (3, 2) and np.isfinite(f).all()
+    np.testing.assert_allclose(f[1], f[2], rtol=1e-5)  # both read only cell 0
+    with pytest.raises(InputError, match="n_layers"):
+        GraphImputer(masked, transformer="sklearn", conv="sgc", n_layers=2)
+    # neighbour sampling has nothing to sample (no message passing) and is ignored
+    model.train(max_epochs=1, batch_size=64, max_neighbors=3, batch_sampling="cluster",
+                patience=None)
+    assert np.isfinite(model.get_imputed()).all()
+    no_graph = GraphImputer(masked, transformer="sklearn", conv="sgc", n_layers=0, n_hidden=8,
+                            n_latent=2)
+    assert no_graph._graph_features is None and no_graph.module.lin_graph is None

@@ -59,6 +59,23 @@ def test_graph_mixes_neighbours_and_no_graph_does_not():
     assert torch.allclose(a[2], b[2])
 
 
+def test_sgc_reads_the_graph_features_only_through_the_input_layer():
+    torch.manual_seed(0)
+    m = GraphImputerModule(5, n_hidden=8, n_latent=3, conv="sgc", n_graph_features=2).eval()
+    assert m.n_layers == 0 and len(m.layers) == 0
+    x, g = torch.rand(4, 5), torch.rand(4, 2)
+    g2 = g.clone()
+    g2[1] += 3.0
+    a, b = m(x, _graph(), graph_features=g)["z"], m(x, _graph(), graph_features=g2)["z"]
+    assert not torch.allclose(a[1], b[1]) and torch.allclose(a[[0, 2, 3]], b[[0, 2, 3]])
+    out = m(x, _graph(), torch.tensor([1, 3]), torch.tensor([5.0, 6.0]), graph_features=g)
+    assert out["mu"].shape == (2, 5)
+    with pytest.raises(ValueError, match="graph_features"):
+        m(x, _graph())
+    with pytest.raises(ValueError, match="n_graph_features"):
+        GraphImputerModule(5, conv="sgc")
+
+
 def test_bad_options():
     with pytest.raises(ValueError, match="conv"):
         GraphImputerModule(5, conv="sage")
