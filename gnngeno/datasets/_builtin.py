@@ -66,23 +66,47 @@ def krumsiek11():
     return adata, krumsiek11_network()
 
 
-def pbmc68k_reduced():
+def pbmc68k_reduced(counts: bool = False):
     """700 PBMCs x 765 genes from 10x (scanpy's ``pbmc68k_reduced``), log-normalised and scaled.
 
-    Raw counts are not included in this file; ``adata.raw`` keeps log-normalised values of
-    all genes and ``adata.X`` is scaled (it has negative values). Use it for graph building and
-    embeddings on normalised data, not for count models.
+    As scanpy ships it, ``adata.raw`` keeps log-normalised values and ``adata.X`` is scaled (it
+    has negative values): use it for graph building and embeddings on normalised data. With
+    ``counts=True`` the raw UMI counts of the 765 genes are recovered and returned instead.
+
+    Parameters
+    ----------
+    counts
+        Return the counts: ``adata.raw`` holds ``log1p(count / n_counts * 1e4)`` with
+        ``n_counts`` each cell's total over all of its genes (``obs["n_counts"]``), so
+        ``round(expm1(raw) * n_counts / 1e4)`` gives back the whole numbers exactly. The
+        result has them (sparse CSR) in ``X`` and ``layers["counts"]``, the same ``obs``
+        (with the labels) and ``var`` names, and nothing else.
 
     Returns
     -------
-    AnnData with ``obs["bulk_labels"]``, ``obs["louvain"]`` and scanpy's precomputed PCA/UMAP.
+    AnnData with ``obs["bulk_labels"]`` (10 FACS-sorted populations of Zheng et al. 2017) and
+    ``obs["louvain"]``; with ``counts=False`` also scanpy's precomputed PCA/UMAP.
     """
     import scanpy as sc
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         adata = sc.datasets.pbmc68k_reduced()
-    return adata
+    if not counts:
+        return adata
+    import anndata as ad
+    import numpy as np
+    import scipy.sparse as sp
+
+    lognorm = sp.csr_matrix(adata.raw.X, dtype=np.float64)
+    total = adata.obs["n_counts"].to_numpy(np.float64)
+    values = np.expm1(lognorm.data) * np.repeat(total / 1e4, np.diff(lognorm.indptr))
+    X = sp.csr_matrix((np.rint(values).astype(np.float32), lognorm.indices, lognorm.indptr),
+                      shape=lognorm.shape)
+    X.eliminate_zeros()
+    out = ad.AnnData(X=X, obs=adata.obs.copy(), var=pd.DataFrame(index=adata.raw.var_names))
+    out.layers[keys.COUNTS_LAYER] = X.copy()
+    return out
 
 
 __all__ = ["krumsiek11", "krumsiek11_network", "pbmc68k_reduced"]

@@ -77,3 +77,17 @@ def test_pbmc68k_reduced():
     adata = gg.datasets.pbmc68k_reduced()
     assert adata.shape == (700, 765)
     assert "bulk_labels" in adata.obs
+
+
+def test_pbmc68k_reduced_counts_are_recovered_exactly():
+    scaled = gg.datasets.pbmc68k_reduced()
+    adata = gg.datasets.pbmc68k_reduced(counts=True)
+    assert adata.shape == (700, 765) and "bulk_labels" in adata.obs
+    C = adata.layers["counts"]
+    assert sp.issparse(C) and (C.data >= 1).all() and np.array_equal(C.data, np.rint(C.data))
+    # normalising them back with each cell's total gives scanpy's log-normalised values
+    total = adata.obs["n_counts"].to_numpy()
+    back = np.log1p(C.toarray() / total[:, None] * 1e4)
+    raw = scaled.raw.X.toarray() if sp.issparse(scaled.raw.X) else np.asarray(scaled.raw.X)
+    np.testing.assert_allclose(back, raw, atol=2e-3)
+    assert list(adata.var_names) == list(scaled.raw.var_names)
