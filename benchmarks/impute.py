@@ -118,8 +118,7 @@ def run_method(method: str, masked, seed: int, *, epochs: int | None = None) -> 
         # gcn: message-passing GCN layers instead of the default SGC-style encoder; nograph
         # (the ablation): the same model and training without the graph (a masked
         # autoencoder; its cell graph is still built, unused)
-        extra = {"n_layers": 0} if method == "nograph" else (
-            {"conv": "gcn"} if method == "gcn" else {})
+        extra = {"nograph": {"n_layers": 0}, "gcn": {"conv": "gcn"}}.get(method, {})
         model = gg.models.GraphImputer(masked, layer="counts", n_neighbors=N_NEIGHBORS, seed=seed,
                                        **extra)
         model.train(**({"max_epochs": epochs} if epochs else {}))

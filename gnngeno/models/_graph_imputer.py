@@ -514,8 +514,7 @@ class GraphImputer(BaseModel):
         def step_loss(cells: np.ndarray, hide: np.ndarray, loss_mask: np.ndarray) -> torch.Tensor:
             x, adj, target = self._batch(cells, hide, dev, max_neighbors, rng,
                                          held_out if n_val else None)
-            out = net(x, adj, target, lib_t[cells].to(dev),
-                      symmetric=max_neighbors is None or module.n_layers == 0,
+            out = net(x, adj, target, lib_t[cells].to(dev), symmetric=max_neighbors is None,
                       graph_features=self._graph_rows(cells, dev))
             y = self._targets(cells, dev)
             m = torch.from_numpy(loss_mask).to(dev)
