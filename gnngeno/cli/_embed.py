@@ -30,6 +30,9 @@ def embed(
     hops: int = typer.Option(None, "--hops", help="Propagation steps over the cell kNN graph: "
                              "the sgc encoder's, or for vae/ae smoothing of the encoder's input "
                              "(default: the model's; 0 = none)."),
+    input_noise: float = typer.Option(None, "--input-noise", help="vae/ae: standard deviation "
+                                      "of Gaussian noise on the encoder's input during "
+                                      "training (denoising; default: the model's, 0 = none)."),
     max_epochs: int = typer.Option(None, "--max-epochs", help="Cap on training epochs "
                                    "(default: automatic)."),
     key_added: str = typer.Option(None, "--key-added", help="Output key (default: X_gnngeno in "
@@ -66,7 +69,8 @@ def embed(
     from ..train import is_main_process
 
     with process_group(device=device) if distributed else nullcontext():
-        extra = {k: v for k, v in (("conv", conv), ("hops", hops)) if v is not None}
+        options = {"conv": conv, "hops": hops, "input_noise": input_noise}
+        extra = {k: v for k, v in options.items() if v is not None}
         tl.embed(adata, kind=kind, layer=use, graph=graph, likelihood=likelihood,
                  n_latent=n_latent, max_epochs=max_epochs, key_added=key_added, device=device,
                  distributed=distributed, **extra)

@@ -162,6 +162,11 @@ class Autoencoder(nn.Module):
         Dropout after every encoder hidden layer (the decoder has none, as in scVI).
     batch_norm
         Batch normalisation after every hidden linear layer.
+    input_noise
+        Standard deviation of Gaussian noise added to the encoder's input (log-normalised
+        values) in training mode only: a denoising autoencoder, whose bottleneck has to
+        describe each cell from a corrupted copy while the decoder still models the clean
+        counts. 0 (default): none.
 
     Shapes
     ------
@@ -180,8 +185,11 @@ class Autoencoder(nn.Module):
 
     def __init__(self, n_input: int, *, n_latent: int = 10, n_hidden: int = 128,
                  n_layers: int = 1, likelihood: str = "nb", activation: str = "relu",
-                 dropout: float = 0.1, batch_norm: bool = True) -> None:
+                 dropout: float = 0.1, batch_norm: bool = True,
+                 input_noise: float = 0.0) -> None:
         super().__init__()
+        if not input_noise >= 0.0:
+            raise ValueError(f"input_noise must be >= 0 (0: none), got {input_noise}.")
         if n_input < 1 or n_latent < 1 or n_hidden < 1 or n_layers < 0:
             raise ValueError(f"need n_input, n_latent, n_hidden >= 1 and n_layers >= 0; got "
                              f"{n_input}, {n_latent}, {n_hidden}, {n_layers}.")
@@ -189,6 +197,7 @@ class Autoencoder(nn.Module):
             raise ValueError(f"likelihood={likelihood!r} is not supported; choose one of "
                              f"{list(LIKELIHOODS)}.")
         self.n_input, self.n_latent, self.likelihood = n_input, n_latent, likelihood
+        self.input_noise = float(input_noise)
         hidden = [n_hidden] * n_layers
         self.encoder = mlp(n_input, hidden, activation=activation, dropout=dropout,
                            batch_norm=batch_norm)
@@ -212,10 +221,12 @@ class Autoencoder(nn.Module):
 
         ``encoder_input`` (N, G), when given, is read by the encoder as it is instead of the
         log-normalised ``x`` (e.g. values smoothed over a cell graph); the decoder still
-        models ``x``.
+        models ``x``. In training mode the input is corrupted with ``input_noise``.
         """
-        h = self.encoder(self._input(x, size_factor) if encoder_input is None
-                         else encoder_input)
+        inp = self._input(x, size_factor) if encoder_input is None else encoder_input
+        if self.training and self.input_noise > 0:
+            inp = inp + self.input_noise * torch.randn_like(inp)
+        h = self.encoder(inp)
         logvar = self.z_logvar(h).clamp(-15.0, 15.0) if self.z_logvar is not None else None
         return self.z_mean(h), logvar
 

@@ -14,12 +14,13 @@ def test_cli_embed_writes_obsm(tmp_path, capsys):
     src, dst = tmp_path / "in.h5ad", tmp_path / "out.h5ad"
     a.write_h5ad(src)
     code = main(["--seed", "1", "embed", str(src), str(dst), "--layer", "counts", "--kind", "ae",
-                 "--n-latent", "3", "--max-epochs", "2"])
+                 "--n-latent", "3", "--max-epochs", "2", "--input-noise", "0.5"])
     assert code == 0, capsys.readouterr().err
     out = ad.read_h5ad(dst)
     assert out.obsm["X_gnngeno"].shape == (80, 3)
     assert np.isfinite(out.obsm["X_gnngeno"]).all()
     assert out.uns["gnngeno"]["params"]["kind"] == "ae"
+    assert out.uns["gnngeno"]["params"]["input_noise"] == 0.5
     assert "X_gnngeno" in capsys.readouterr().out
 
 

@@ -61,7 +61,8 @@ def test_simulated_groups_separate():
     assert kmeans_scores(z, rng.permutation(adata.obs["cell_type"].to_numpy()), seed=0)["ari"] < 0.1
 
 
-@pytest.mark.parametrize("kind,kw", [("vae", {}), ("gae", {"conv": "gcn"}),
+@pytest.mark.parametrize("kind,kw", [("vae", {}), ("ae", {"input_noise": 0.5}),
+                                     ("gae", {"conv": "gcn"}),
                                      ("gae", {"conv": "sgc"}), ("vgae", {"conv": "sgc"})])
 def test_seeded_runs_repeat(small, kind, kw):
     def run(seed):
@@ -219,3 +220,7 @@ def test_input_errors(small):
         Embedder(small, "vae", layer="counts").get_latent()
     with pytest.raises(InputError, match="validation_fraction"):
         Embedder(small, "vae", layer="counts").train(validation_fraction=1.5)
+    with pytest.raises(InputError, match="input_noise must be >= 0"):
+        Embedder(small, "ae", layer="counts", input_noise=-1.0)
+    with pytest.raises(InputError, match="kind='vae'/'ae'"):
+        Embedder(small, "gae", layer="counts", input_noise=0.5)

@@ -50,6 +50,23 @@ def test_vae_latent_is_posterior_mean_and_deterministic():
     assert torch.allclose(z1, mean) and logvar.shape == mean.shape
 
 
+def test_input_noise_corrupts_the_encoder_input_in_training_only():
+    torch.manual_seed(0)
+    ae = Autoencoder(15, n_latent=4, n_hidden=8, dropout=0.0, input_noise=1.0)
+    x = counts()
+    ae.train()
+    noisy_a, noisy_b = ae.encode(x)[0], ae.encode(x)[0]
+    assert not torch.allclose(noisy_a, noisy_b)  # a fresh corruption at every call
+    ae.input_noise = 0.0
+    assert torch.equal(ae.encode(x)[0], ae.encode(x)[0])  # without noise training is exact
+    ae.input_noise = 1.0
+    ae.eval()
+    clean = ae.encode(x)[0]
+    assert torch.equal(clean, ae.get_latent(x)) and torch.equal(clean, ae.encode(x)[0])
+    with pytest.raises(ValueError, match="input_noise"):
+        Autoencoder(15, input_noise=-0.1)
+
+
 def test_kl_weight_scales_only_kl():
     torch.manual_seed(0)
     vae = VariationalAutoencoder(15, n_latent=4, n_hidden=8).eval()  # eval: no sampling
