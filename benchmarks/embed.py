@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
 
         torch.set_num_threads(args.threads)
     if not args.table_only:
-        if not DATA.is_dir():
+        if any(DATASETS[name] for name in args.datasets) and not DATA.is_dir():
             raise SystemExit(f"benchmark data not found at {DATA} (set GNNGENO_SHARED_DATA).")
         done = {(r["dataset"], r["method"], r["seed"], r.get("max_epochs"))
                 for r in read_results(args.results)}

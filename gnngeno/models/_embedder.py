@@ -197,18 +197,18 @@ class Embedder(BaseModel):
             check_choice(feature_likelihood, LIKELIHOODS, "feature_likelihood")
         if l1 < 0 or l2 < 0:
             raise InputError(f"l1 and l2 must be >= 0, got l1={l1}, l2={l2}.")
-        if input_noise is None:
-            input_noise = DEFAULT_INPUT_NOISE.get(kind, 0.0)
-        if not input_noise >= 0:
-            raise InputError(f"input_noise must be >= 0 (0: no noise), got {input_noise}.")
-        if input_noise > 0 and kind in ("gae", "vgae"):
-            raise InputError(f"input_noise corrupts the input of kind='vae'/'ae'; kind={kind!r} "
-                             "has no such input. Drop input_noise or use kind='vae'/'ae'.")
         X = check_adata(adata, layer=layer, min_cells=3, min_genes=2)
         super().__init__(adata)
         self.seed = resolve_seed(seed)
         self.kind, self.layer, self.graph = kind, layer, graph
         self.is_graph = kind in ("gae", "vgae")
+        if input_noise is None:
+            input_noise = DEFAULT_INPUT_NOISE.get(kind, 0.0)
+        if not input_noise >= 0:
+            raise InputError(f"input_noise must be >= 0 (0: no noise), got {input_noise}.")
+        if input_noise > 0 and self.is_graph:
+            raise InputError(f"input_noise corrupts the input of kind='vae'/'ae'; kind={kind!r} "
+                             "has no such input. Drop input_noise or use kind='vae'/'ae'.")
         if hops is not None and int(hops) < 0:
             raise InputError(f"hops must be >= 0 (0: no smoothing over the cell graph), "
                              f"got {hops}.")
