@@ -21,9 +21,11 @@ from ._distributed import (
 )
 from ._early_stopping import EarlyStopping
 from ._loop import TrainingHistory, fit, save_atomic
+from ._plan import Batch, PlanContext, TrainingData, TrainingPlan
 
 __all__ = [
-    "EarlyStopping", "TrainingHistory", "fit", "save_atomic",
+    "Batch", "EarlyStopping", "PlanContext", "TrainingData", "TrainingHistory", "TrainingPlan",
+    "fit", "save_atomic",
     # distributed
     "DistributedContext", "all_reduce_sum", "barrier", "broadcast_object", "cleanup",
     "distributed", "gather_arrays", "get_rank", "get_world_size", "init_distributed",

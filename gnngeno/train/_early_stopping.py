@@ -16,6 +16,12 @@ class EarlyStopping:
         ``"min"`` for losses, ``"max"`` for scores such as AUPRC.
     min_delta
         Smallest change that counts as an improvement.
+    warmup
+        Values of the first ``warmup`` steps neither improve nor count against ``patience``
+        (they still enter the moving average).
+    smoothing
+        Weight on the past of an exponential moving average of the values (0: raw values);
+        improvement is judged on the average, available as :attr:`smoothed`.
 
     Examples
     --------
@@ -26,11 +32,18 @@ class EarlyStopping:
     True
     """
 
-    def __init__(self, patience: int | None = 10, mode: str = "min", min_delta: float = 0.0):
+    def __init__(self, patience: int | None = 10, mode: str = "min", min_delta: float = 0.0,
+                 *, warmup: int = 0, smoothing: float = 0.0):
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}.")
         if patience is not None and patience < 0:
             raise ValueError(f"patience must be >= 0 or None, got {patience}.")
+        if warmup < 0 or not 0 <= smoothing < 1:
+            raise ValueError(f"warmup must be >= 0 and smoothing in [0, 1), got {warmup} and "
+                             f"{smoothing}.")
+        self.warmup = int(warmup)
+        self.smoothing = float(smoothing)
+        self.smoothed: float | None = None
         self.patience = patience
         self.mode = mode
         self.min_delta = float(min_delta)
@@ -43,6 +56,11 @@ class EarlyStopping:
         """Record ``value``; return whether it is a new best."""
         self._epoch += 1
         value = float(value)
+        if self.smoothing:
+            s, past = self.smoothing, self.smoothed
+            value = self.smoothed = value if past is None else s * past + (1 - s) * value
+        if self._epoch < self.warmup:
+            return False
         if math.isnan(value):
             improved = False
         elif self.mode == "min":

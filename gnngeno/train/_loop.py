@@ -82,6 +82,15 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(cuda)
 
 
+def _postfix(record: dict[str, float], monitor: str | None, smoothing: float,
+             monitored: bool) -> dict[str, str]:
+    """The progress-bar postfix: the training loss and, once it counts, the monitored value."""
+    shown = {"loss": record.get("loss")}
+    if monitor is not None and monitored:
+        shown[monitor] = record.get(f"{monitor}_ema" if smoothing else monitor)
+    return {k: f"{v:.4g}" for k, v in shown.items() if v is not None}
+
+
 def save_atomic(obj: Any, path: str | Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
@@ -106,6 +115,8 @@ def fit(
     mode: str = "min",
     patience: int | None = 10,
     min_delta: float = 0.0,
+    warmup_epochs: int = 0,
+    smoothing: float = 0.0,
     restore_best: bool = True,
     checkpoint_path: str | Path | None = None,
     checkpoint_every: int = 1,
@@ -132,6 +143,10 @@ def fit(
         ``torch.no_grad``); ``None`` trains for ``max_epochs`` and keeps the last state.
     monitor, mode, patience, min_delta
         Early stopping on ``monitor`` (``mode="min"`` for losses, ``"max"`` for scores).
+    warmup_epochs, smoothing
+        The monitored value counts from epoch ``warmup_epochs`` on; with ``smoothing > 0``
+        early stopping judges an exponential moving average of it (weight ``smoothing`` on the
+        past), recorded as ``"{monitor}_ema"`` (see :class:`EarlyStopping`).
     restore_best
         Load the parameters of the best validation epoch at the end.
     checkpoint_path
@@ -154,7 +169,8 @@ def fit(
     """
     if max_epochs < 1:
         raise ValueError(f"max_epochs must be >= 1, got {max_epochs}.")
-    stopper = EarlyStopping(patience if validate is not None else None, mode, min_delta)
+    stopper = EarlyStopping(patience if validate is not None else None, mode, min_delta,
+                            warmup=warmup_epochs, smoothing=smoothing)
     history = TrainingHistory(monitor=monitor if validate is not None else None)
     best_state: dict[str, torch.Tensor] | None = None
     start = 0
@@ -193,14 +209,18 @@ def fit(
             module.train(was_training)
             if monitor not in record:
                 raise KeyError(f"validate() returned {sorted(record)} but monitor={monitor!r}.")
-            if stopper.step(record[monitor]):
+            improved = stopper.step(record[monitor])
+            if smoothing:
+                record[f"{monitor}_ema"] = float(stopper.smoothed)
+            if improved:
                 history.best_epoch = epoch
                 if restore_best:
                     best_state = copy.deepcopy(module.state_dict())
         else:
             history.best_epoch = epoch
         history.records.append(record)
-        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
+        bar.set_postfix(_postfix(record, monitor if validate is not None else None,
+                                 smoothing, epoch >= warmup_epochs))
         stop = stopper.should_stop
         if checkpoint_path is not None and _is_main_process() and (
             (epoch + 1) % checkpoint_every == 0 or stop or epoch == max_epochs - 1
