@@ -56,7 +56,7 @@ def rows_for_seed(adata, seed: int, imputer: bool) -> dict[str, np.ndarray]:
     from impute import N_NEIGHBORS
 
     import gnngeno as gg
-    from gnngeno.models._graph_imputer import gcn_normalize
+    from gnngeno.nn import gcn_adjacency
 
     out = {"full": pca(gg.pp.log_normalize(adata.layers["counts"]), seed)}
     masks = {f: gg.pp.mask_nonzero(adata, fraction=f, seed=seed)[0] for f in (0.05, 0.1, 0.2)}
@@ -65,7 +65,7 @@ def rows_for_seed(adata, seed: int, imputer: bool) -> dict[str, np.ndarray]:
     masked = masks[0.1]  # the benchmark's mask: smoothed and imputed below
     holder = ad.AnnData(X=masked.layers["counts"])
     gg.gr.cell_graph(holder, n_neighbors=N_NEIGHBORS, seed=seed)
-    A = gcn_normalize(holder.obsp["gnngeno_cell_connectivities"])
+    A = gcn_adjacency(holder.obsp["gnngeno_cell_connectivities"])
     Z = out["mask 10%"]
     for h in range(1, 5):
         Z = A @ Z

@@ -48,7 +48,7 @@ bundled ``pbmc68k_reduced`` with its counts recovered, labelled by FACS sorting)
 METHODS = ("pca", "vae", "ae", "gae", "vgae")
 RESULTS = REPO / "benchmarks" / "results" / "embed.jsonl"
 # reported elsewhere, for the table's reference rows (KMeans ARI)
-REFERENCE = {"pbmc": {"scVI latent (issue)": 0.76, "graph-sc (published)": 0.70},
+REFERENCE = {"pbmc": {"scVI latent (reference run)": 0.76, "graph-sc (published)": 0.70},
              "bladder": {"graph-sc (published)": 0.63}}
 
 

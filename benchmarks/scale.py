@@ -5,7 +5,7 @@ Simulated sparse counts (2 000 genes, ~8 % non-zero, 10 cell types; the generato
 ``benchmarks/cell_graph.py``) are written chunk by chunk to an ``.h5ad`` file; every step then
 runs in a fresh process (so that its peak memory is its own) and reads the file in chunks:
 
-- ``graph``: :func:`gnngeno.io.backed_cell_graph` (chunked PCA(50) of the log-normalised
+- ``graph``: :func:`gnngeno.gr.backed_cell_graph` (chunked PCA(50) of the log-normalised
   counts + ``scanpy.pp.neighbors`` with 15 neighbours), written back into the file;
 - ``impute``: :class:`gnngeno.models.GraphImputer` on that graph, one epoch of mini-batch
   training, then imputed values streamed into ``layers['gnngeno_imputed']`` of the file;
@@ -114,14 +114,13 @@ def step_graph(path: Path, args) -> dict:
     import gnngeno as gg
 
     t0 = time.perf_counter()
-    out = gg.io.backed_cell_graph(path, n_neighbors=15, n_pcs=50, write=True, seed=0)
+    out = gg.gr.backed_cell_graph(path, n_neighbors=15, n_pcs=50, write=True, seed=0)
     return {"edges": int(out.obsp["gnngeno_cell_connectivities"].nnz),
             "wall": time.perf_counter() - t0}
 
 
 def step_impute(path: Path, args) -> dict:
     import gnngeno as gg
-    from gnngeno.models._graph_imputer import default_max_epochs
 
     t0 = time.perf_counter()
     adata = _adata_for_models(path)
@@ -138,7 +137,7 @@ def step_impute(path: Path, args) -> dict:
     n = adata.n_obs
     return {"train_s": t_train, "infer_write_s": t_write, "load_s": t_load,
             "batch_sampling": model.train_params_["batch_sampling"],
-            "default_epochs": default_max_epochs(n),
+            "default_epochs": gg.models.GraphImputer.default_max_epochs(n),
             "loss": float(h["loss"].iloc[-1]),
             "val_loss": float(h["val_loss"].iloc[-1]) if "val_loss" in h else float("nan")}
 
@@ -183,19 +182,19 @@ def _gcn_inputs(path: Path):
     import h5py
     from anndata.io import read_elem
 
-    from gnngeno.models._graph_imputer import gcn_normalize
+    from gnngeno.nn import gcn_adjacency
 
     with h5py.File(path, "r") as f:
         rep = np.asarray(f["obsm"]["gnngeno_cell_pca"][()], dtype=np.float32)
         A = read_elem(f["obsp"]["gnngeno_cell_connectivities"])
-    return rep, gcn_normalize(A)
+    return rep, gcn_adjacency(A)
 
 
 def step_gcn_epoch(path: Path, args) -> dict:
     """GCN epochs (forward + backward) with torch CSR propagation vs one ``A @ X``."""
     import torch
 
-    from gnngeno.data import propagate, to_torch_csr
+    from gnngeno.nn import propagate, to_torch_csr
 
     rep, An = _gcn_inputs(path)
     A = to_torch_csr(An)
@@ -248,8 +247,9 @@ def step_ddp(path: Path, args) -> dict:
     import torch
 
     from gnngeno._settings import seed_everything
-    from gnngeno.data import ClusterLoader, partition_cells, predict_in_chunks, propagate
-    from gnngeno.train import distributed, fit, reduce_dict, wrap_ddp
+    from gnngeno.data import cell_batches, graph_parts, neighbourhood
+    from gnngeno.nn import propagate, to_torch_csr
+    from gnngeno.train import distributed, fit, reduce_dict, shard_indices, wrap_ddp
 
     with distributed(device="cpu") as ctx:
         rep, An = _gcn_inputs(path)
@@ -259,7 +259,8 @@ def step_ddp(path: Path, args) -> dict:
         x_in = torch.from_numpy(np.where(hidden, 0.0, rep).astype(np.float32))
         y = torch.from_numpy(rep)
         is_val = rng.random(n) < 0.05
-        parts = partition_cells(An, n_parts=max(2, n // 2000), method="rcm", seed=0)
+        # cluster batches: balls of neighbouring cells, several per step
+        parts = graph_parts(An, 2000, seed=0)
         seed_everything(0)
         model = torch.nn.ModuleDict({"a": torch.nn.Linear(d, 64), "b": torch.nn.Linear(64, d)})
 
@@ -274,27 +275,32 @@ def step_ddp(path: Path, args) -> dict:
         net = Net(model)
         ddp = wrap_ddp(net)
         opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-        loader = ClusterLoader(An, parts, n_hops=1, parts_per_batch=8 // ctx.world_size,
-                               cells=np.flatnonzero(~is_val), seed=0)
+        gen = torch.Generator().manual_seed(0)
+        per_step = max(1, 8 // ctx.world_size)
 
         def train_epoch(epoch):
-            loader.set_epoch(epoch)
+            groups = cell_batches(n, 2000, generator=gen, parts=parts)
+            mine = [groups[i] for i in shard_indices(len(groups), shuffle=False)]
             tot, cnt = 0.0, 0
-            for b in loader:
-                pred = ddp(x_in[b.nodes], b.adj_tensor())[: b.n_targets]
-                loss = ((pred - y[b.targets]) ** 2).mean()
+            for start in range(0, len(mine), per_step):
+                cells = np.concatenate(mine[start:start + per_step])
+                cells = np.sort(cells[~is_val[cells]])
+                nodes, sub = neighbourhood(An, cells, 1)
+                pred = ddp(x_in[nodes], to_torch_csr(sub))[: cells.size]
+                loss = ((pred - y[cells]) ** 2).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                tot += float(loss.detach()) * b.n_targets
-                cnt += b.n_targets
+                tot += float(loss.detach()) * cells.size
+                cnt += cells.size
             return reduce_dict({"loss": tot / cnt}, weight=cnt)
 
         val = np.flatnonzero(is_val)
+        A_full = to_torch_csr(An)
 
         def validate():
-            pred = predict_in_chunks(lambda b: net(x_in[b.nodes], b.adj_tensor())[: b.n_targets],
-                                     An, chunk_size=50_000, progress_desc=None)
+            with torch.no_grad():
+                pred = net(x_in, A_full).numpy()
             m = hidden[val]
             return reduce_dict({"val_loss": float(((pred[val] - rep[val]) ** 2)[m].mean())})
 

@@ -72,7 +72,7 @@ def run_tf(tf: str, data: Path, seed: int, args, db) -> tuple[list[dict], list[d
     rows = []
 
     model = SequenceModel(n_filters=args.filters, filter_size=args.filter_size,
-                          n_dilated=args.dilated, hidden=32, dropout=0.2, seed=seed)
+                          n_dilated=args.dilated, n_hidden=32, dropout=0.2, seed=seed)
     _, wall, cpu = _timed(lambda: model.train(X, y, max_epochs=args.epochs, patience=args.patience,
                                               batch_size=args.batch_size, lr=args.lr))
     rows.append({"tf": tf, "seed": seed, "model": f"CNN ({args.filters}x{args.filter_size}"
@@ -123,7 +123,7 @@ def _promoter_model(args, promoters: pd.DataFrame):
         return SequenceModel.load(args.promoter_model)
     uniq = promoters["sequence"].str.upper().drop_duplicates().tolist()
     Xp, yp = add_shuffled_negatives(uniq, seed=0)
-    model = SequenceModel(n_filters=32, filter_size=11, hidden=16, seed=0, length=60)
+    model = SequenceModel(n_filters=32, filter_size=11, n_hidden=16, seed=0, length=60)
     _, wall, cpu = _timed(lambda: model.train(Xp, yp, max_epochs=6, patience=2))
     best = model.history.loc[model.history_.best_epoch]
     print(f"promoter model ({len(uniq)} promoters vs as many shuffles): val AUROC "

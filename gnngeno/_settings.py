@@ -1,4 +1,4 @@
-"""Package-wide settings: random seed, verbosity, device, progress bars.
+"""Package-wide settings: random seed, verbosity, device, threads, progress bars.
 
 Use the instance :data:`gnngeno.settings`::
 
@@ -6,21 +6,67 @@ Use the instance :data:`gnngeno.settings`::
     gg.settings.seed = 0          # python, numpy and torch are seeded at once
     gg.settings.verbosity = "info"
     gg.settings.device = "auto"   # "cpu", "cuda", "cuda:1", ... ; "auto" uses a GPU when present
+    gg.settings.n_threads = 1     # CPU threads of torch, BLAS/OpenMP and scikit-learn work
+    gg.settings.progress = False  # no progress bars (default: only on a terminal or notebook)
+
+This module imports neither numpy, torch nor scanpy: ``gnngeno --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import numbers
 import os
 import random
-
-import numpy as np
-
-from ._logging import logger
+import sys
+import warnings
 
 _LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO,
            "debug": logging.DEBUG}
+#: Most threads the automatic default uses.
+MAX_AUTO_THREADS = 8
+
+
+def _usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """The automatic thread count: ``$OMP_NUM_THREADS`` when set, else half the usable cores.
+
+    Half the cores the process may use, at least 1 and at most :data:`MAX_AUTO_THREADS`: on a
+    machine of 2 or 3 cores that is 1 thread. Small models (a few thousand cells, full or
+    mini-batch training on one machine) gain little from more threads, and on a machine where
+    other processes keep some cores busy, extra OpenMP threads wait for each other at every
+    operation and make training several times slower.
+    """
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    return max(1, min(MAX_AUTO_THREADS, _usable_cores() // 2))
+
+
+def _stderr_is_interactive() -> bool:
+    """Whether progress bars would be read by a person: stderr is a terminal or a notebook."""
+    stream = sys.stderr
+    try:
+        if stream is not None and stream.isatty():
+            return True
+    except (AttributeError, ValueError):  # closed or unusual streams
+        pass
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _env_no_progress() -> bool:
+    value = os.environ.get("GNNGENO_NO_PROGRESS", "").strip().lower()
+    return value not in ("", "0", "false", "no")
 
 
 class Settings:
@@ -35,19 +81,29 @@ class Settings:
         ``"error"``, ``"warning"`` (default), ``"info"`` or ``"debug"`` (or 0-3).
     device
         ``"auto"`` (default; CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    n_threads
+        CPU threads of torch's intra-op pool (set when a model starts training, and at once
+        when torch is already imported), of the BLAS/OpenMP pools during scikit-learn and
+        scanpy calls made by gnngeno (via threadpoolctl), and ``n_jobs`` of scikit-learn work
+        started from the command line. Set an integer, ``"auto"`` (default: see
+        :func:`default_threads`; ``$OMP_NUM_THREADS`` when set, else half the usable cores,
+        1 to 8) or ``None`` (leave the libraries' own settings alone). Reading it gives the
+        number in effect (``None`` when left alone). Results repeat exactly for a given seed
+        and thread count; another thread count may change the last digits.
     progress
-        Show ``tqdm`` progress bars on long work (default ``True``; ``False`` when the
-        environment variable ``GNNGENO_NO_PROGRESS`` is set).
-    n_jobs
-        CPU threads for torch and sklearn (``None``: leave the libraries' defaults).
+        Show ``tqdm`` progress bars on long work. Default (``None``, "auto"): only when stderr
+        is a terminal or the code runs in a Jupyter notebook, so that log files get no
+        carriage-return updates; never when the environment variable ``GNNGENO_NO_PROGRESS``
+        is set (to anything but ``0``). Set ``True``/``False`` to force them on or off.
+        Reading it gives the value in effect.
     """
 
     def __init__(self) -> None:
         self._seed: int = 0
         self._verbosity: str = "warning"
         self._device: str = "auto"
-        self.progress: bool = not bool(os.environ.get("GNNGENO_NO_PROGRESS"))
-        self._n_jobs: int | None = None
+        self._progress: bool | None = None
+        self._n_threads: int | str | None = "auto"
 
     # seed -----------------------------------------------------------------
     @property
@@ -56,7 +112,7 @@ class Settings:
 
     @seed.setter
     def seed(self, value: int) -> None:
-        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
             raise ValueError(f"settings.seed must be a non-negative integer, got {value!r}.")
         self._seed = int(value)
         seed_everything(self._seed)
@@ -78,7 +134,7 @@ class Settings:
                 f"settings.verbosity must be one of {sorted(_LEVELS)} or 0-3, got {value!r}."
             )
         self._verbosity = value
-        logger.setLevel(_LEVELS[value])
+        logging.getLogger("gnngeno").setLevel(_LEVELS[value])
 
     # device -----------------------------------------------------------------
     @property
@@ -110,26 +166,72 @@ class Settings:
 
     # threads ----------------------------------------------------------------
     @property
+    def n_threads(self) -> int | None:
+        if self._n_threads == "auto":
+            return default_threads()
+        return self._n_threads  # type: ignore[return-value]
+
+    @n_threads.setter
+    def n_threads(self, value: int | str | None) -> None:
+        if value is not None and value != "auto":
+            if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+                    or value < 1):
+                raise ValueError("settings.n_threads must be a positive integer, 'auto' or "
+                                 f"None, got {value!r}.")
+            value = int(value)
+        self._n_threads = value
+        if "torch" in sys.modules:  # apply now; otherwise when training starts
+            self.apply_threads()
+
+    def apply_threads(self) -> None:
+        """Set torch's intra-op thread count to :attr:`n_threads` (no-op when ``None``).
+
+        Training calls it when it starts; it imports torch.
+        """
+        n = self.n_threads
+        if n is None:
+            return
+        import torch
+
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+
+    @property
     def n_jobs(self) -> int | None:
-        return self._n_jobs
+        """Deprecated name of :attr:`n_threads`."""
+        warnings.warn("settings.n_jobs is deprecated; use settings.n_threads.",
+                      DeprecationWarning, stacklevel=2)
+        return self.n_threads
 
     @n_jobs.setter
     def n_jobs(self, value: int | None) -> None:
-        if value is not None:
-            import torch
+        warnings.warn("settings.n_jobs is deprecated; use settings.n_threads.",
+                      DeprecationWarning, stacklevel=2)
+        self.n_threads = value
 
-            if value < 1:
-                raise ValueError(f"settings.n_jobs must be a positive integer or None, got {value}.")
-            torch.set_num_threads(int(value))
-        self._n_jobs = value
+    # progress bars ----------------------------------------------------------
+    @property
+    def progress(self) -> bool:
+        if self._progress is not None:
+            return self._progress
+        return not _env_no_progress() and _stderr_is_interactive()
+
+    @progress.setter
+    def progress(self, value: bool | None) -> None:
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"settings.progress must be True, False or None (automatic), got "
+                             f"{value!r}.")
+        self._progress = value
 
     def __repr__(self) -> str:
         return (f"gnngeno.settings(seed={self.seed}, verbosity={self.verbosity!r}, "
-                f"device={self.device!r}, progress={self.progress}, n_jobs={self.n_jobs})")
+                f"device={self.device!r}, n_threads={self.n_threads}, "
+                f"progress={self.progress})")
 
 
 def seed_everything(seed: int) -> None:
     """Seed python's ``random``, numpy's global generator and torch (CPU and CUDA)."""
+    import numpy as np
     import torch
 
     random.seed(seed)
@@ -149,19 +251,28 @@ settings = Settings()
 
 @contextlib.contextmanager
 def keep_torch_threads():
-    """Restore torch's intra-op thread count on exit.
+    """Limit BLAS/OpenMP pools to ``settings.n_threads`` and restore torch's thread count.
 
-    Some calls into scanpy/scikit-learn (``sc.pp.neighbors(transformer="sklearn")``, via
-    threadpoolctl's limits) leave torch's OpenMP pool at another size than the one the user
-    set (``torch.set_num_threads``, ``settings.n_jobs``): on a machine with cores to spare
-    it makes every later small tensor operation synchronise threads, which was measured 35x
-    slower (a 4 000-row MLP step: 4.6 ms -> 161 ms on 2 busy cores).
+    Wraps calls into scanpy/scikit-learn (``sc.pp.neighbors``, PCA): their BLAS and OpenMP
+    pools use :attr:`Settings.n_threads` threads (through threadpoolctl; untouched when it
+    is ``None``). Those limits, and scikit-learn's own, leave torch's OpenMP pool at another
+    size than the one set (``torch.set_num_threads``, ``settings.n_threads``), which makes
+    every later small tensor operation synchronise more threads than asked for; torch's count
+    is put back on exit.
     """
     import torch
 
     n = torch.get_num_threads()
+    limit = settings.n_threads
+    if limit is None:
+        limiter: contextlib.AbstractContextManager = contextlib.nullcontext()
+    else:
+        from threadpoolctl import threadpool_limits
+
+        limiter = threadpool_limits(limits=limit)
     try:
-        yield
+        with limiter:
+            yield
     finally:
         if torch.get_num_threads() != n:
             torch.set_num_threads(n)

@@ -7,6 +7,7 @@ changes its argument.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -78,7 +79,7 @@ def check_nonnegative(X, what: str = "the expression matrix") -> None:
         )
 
 
-def is_integer_valued(X, tol: float = 1e-6) -> bool:
+def _is_integer_valued(X, tol: float = 1e-6) -> bool:
     """Whether every stored value of ``X`` is a whole number."""
     vals = _values(X)
     if vals.dtype.kind in "iub":
@@ -89,11 +90,47 @@ def is_integer_valued(X, tol: float = 1e-6) -> bool:
     return bool(np.all(np.abs(sample - np.round(sample)) <= tol))
 
 
+def is_counts(X, tol: float = 1e-6) -> bool:
+    """Whether ``X`` holds raw counts: finite, non-negative whole numbers.
+
+    The one test gnngeno uses to decide whether expression is counts (and is log-normalised
+    before PCA or graph building, or modelled with a count likelihood) or already transformed.
+    A matrix with no stored values counts as counts. Matrices with more than two million stored
+    values are judged on an evenly spaced sample of them for the whole-number test.
+
+    Parameters
+    ----------
+    X
+        Dense array or SciPy sparse matrix (only the stored values of a sparse matrix are read).
+    tol
+        Largest distance to the nearest whole number still taken as whole.
+
+    Returns
+    -------
+    ``True`` for raw counts, ``False`` for negative, non-finite or fractional values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gnngeno.pp import is_counts
+    >>> is_counts(np.array([[0, 3], [1, 2]])), is_counts(np.log1p(np.array([[0.0, 3.0]])))
+    (True, False)
+    """
+    vals = _values(X)
+    if vals.size == 0:
+        return True
+    if vals.dtype.kind in "fc" and not np.isfinite(vals).all():
+        return False
+    if vals.min() < 0:
+        return False
+    return _is_integer_valued(vals, tol)
+
+
 def check_counts(X, what: str = "the count matrix") -> None:
     """Raise unless ``X`` holds finite, non-negative, whole-number counts."""
     check_finite(X, what)
     check_nonnegative(X, what)
-    if not is_integer_valued(X):
+    if not _is_integer_valued(X):
         raise InputError(
             f"{what} holds non-integer values, but raw counts are required here. Pass the layer "
             "with raw counts (layer='counts'), or use a Gaussian/MSE likelihood for "
@@ -104,7 +141,7 @@ def check_counts(X, what: str = "the count matrix") -> None:
 def warn_if_lognormalized(X, what: str = "the count matrix") -> None:
     """Warn when data given as counts look log-normalised (non-integer and small)."""
     vals = _values(X)
-    if vals.size and not is_integer_valued(X) and np.nanmax(vals) < 30:
+    if vals.size and not _is_integer_valued(X) and np.nanmax(vals) < 30:
         warnings.warn(
             f"{what} looks log-normalised (non-integer values, maximum {np.nanmax(vals):.3g}), "
             "but counts were expected. Pass the raw-count layer (e.g. layer='counts').",
@@ -122,11 +159,36 @@ def check_unique_names(names: Iterable[Any], what: str = "gene names") -> None:
         raise InputError(f"{what} are not unique (e.g. {dups}). Make them unique first: {fix}.")
 
 
+# What gene and cell names look like (used by check_orientation and by the table reader to
+# tell whether the rows of a text table are genes or cells).
+_ENSEMBL = re.compile(r"^ENS[A-Z]*[GT]\d{6,}")
+_BARCODE = re.compile(r"^([A-Za-z0-9]+[_:\-.#])?[ACGTN]{8,}(-\d+)?([_:\-.#][A-Za-z0-9]+)?$")
+_CELL_WORD = re.compile(r"(?i)(cell|barcode|sample|^bc\d)")
+_GENE_WORD = re.compile(r"(?i)^(gene|feature)[_\-.]?\d+$")
+_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9\-.@/]{0,19}$")
+
+
+def label_kind(label: str) -> int:
+    """+1 when ``label`` looks like a gene name, -1 like a cell name, 0 when it cannot tell."""
+    s = str(label).strip()
+    if _GENE_WORD.match(s) or _ENSEMBL.match(s):
+        return 1
+    if _CELL_WORD.search(s) or _BARCODE.match(s) or re.search(r"[_:#]", s):
+        return -1
+    if _SYMBOL.match(s) and re.search(r"[A-Za-z]", s):
+        return 1
+    return 0
+
+
+def looks_like_cell(label: str) -> bool:
+    """Whether ``label`` looks like a cell name: a barcode or a ``cell``/``sample`` name."""
+    s = str(label)
+    return bool(_BARCODE.match(s) or _CELL_WORD.search(s))
+
+
 def check_orientation(adata, what: str = "adata") -> None:
     """Raise when ``adata`` looks transposed: observations named like genes and variables named
     like cells (barcodes, ``cell...``/``sample...`` names)."""
-    from .io._expression import _BARCODE, _CELL_WORD, _label_kind
-
     def sample(names) -> list[str]:
         names = [str(x) for x in names]
         return names[:: max(1, len(names) // 500)]
@@ -134,8 +196,8 @@ def check_orientation(adata, what: str = "adata") -> None:
     obs, var = sample(adata.obs_names), sample(adata.var_names)
     if len(obs) < 2 or len(var) < 2:
         return
-    obs_gene = np.mean([_label_kind(x) == 1 for x in obs])
-    var_cell = np.mean([bool(_BARCODE.match(x) or _CELL_WORD.search(x)) for x in var])
+    obs_gene = np.mean([label_kind(x) == 1 for x in obs])
+    var_cell = np.mean([looks_like_cell(x) for x in var])
     if obs_gene >= 0.9 and var_cell >= 0.9:
         raise InputError(
             f"{what} looks transposed (genes x cells): its {adata.n_obs} rows are named like "

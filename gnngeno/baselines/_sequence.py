@@ -1,5 +1,6 @@
 """Hand-crafted sequence features and logistic regression: the baselines every sequence CNN is
-compared with (GC content, as in the seed chapter's methylation example, then k-mer counts)."""
+compared with (GC content, a classic predictor of CpG-island methylation, Bock et al. 2006;
+then k-mer counts)."""
 
 from __future__ import annotations
 

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import typer
 
-from ._app import app
+from ._app import Command, app, prepare, say, threads_option, tl_options
 
 
-@app.command("embed")
+@app.command("embed", cls=Command)
 def embed(
-    input: Path = typer.Argument(..., exists=True, help="Expression file or folder: .h5ad, "  # noqa: B008
-                                 "10x .h5 / mtx folder, dense X/Y .h5, .csv/.tsv table."),
-    output: Path = typer.Argument(..., help="Output .h5ad (written atomically)."),  # noqa: B008
+    input: Path = typer.Argument(..., exists=True, metavar="IN", help="Expression file or "  # noqa: B008
+                                 "folder: .h5ad, 10x .h5 / mtx folder, dense X/Y .h5, "
+                                 ".csv/.tsv table."),
+    output: Path = typer.Argument(..., metavar="OUT", help="Output .h5ad (written "  # noqa: B008
+                                  "atomically)."),
     layer: str = typer.Option(None, "--layer", help="Layer with the expression (raw counts for "
                               "the count likelihoods); 'X' for the main matrix. Default: "
                               "'counts' when present, else X."),
@@ -24,6 +26,10 @@ def embed(
     likelihood: str = typer.Option("auto", "--likelihood", help="vae/ae: nb, zinb, gaussian or "
                                    "auto (nb on counts, gaussian otherwise)."),
     n_latent: int = typer.Option(20, "--n-latent", help="Embedding size."),
+    n_hidden: int = typer.Option(None, "--n-hidden", help="Hidden units per layer (default: "
+                                 "the model's)."),
+    n_layers: int = typer.Option(None, "--n-layers", help="Hidden layers (default: the "
+                                 "model's)."),
     conv: str = typer.Option(None, "--conv", help="gae/vgae encoder: sgc (propagate the input "
                              "over the cell graph, then an MLP), gcn or gat (default: the "
                              "model's)."),
@@ -35,13 +41,21 @@ def embed(
                                       "training (denoising; default: the model's, 0 = none)."),
     max_epochs: int = typer.Option(None, "--max-epochs", help="Cap on training epochs "
                                    "(default: automatic)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Cells per training batch "
+                                   "(default: the model's)."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (default: the model's)."),
+    patience: int = typer.Option(None, "--patience", help="Epochs without a better validation "
+                                 "loss before stopping (default: the model's)."),
+    l1: float = typer.Option(None, "--l1", help="L1 (lasso) penalty on the weights."),
+    l2: float = typer.Option(None, "--l2", help="L2 (ridge) penalty on the weights."),
     key_added: str = typer.Option(None, "--key-added", help="Output key (default: X_gnngeno in "
                                   ".obsm, gnngeno_embedding in .varm)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, ... (default: settings)."),
+    threads: int = threads_option(),
     distributed: bool = typer.Option(
-        False, "--distributed", help="Data-parallel training over the processes of a torchrun "
-        "launch (gloo on CPU, nccl on GPU), e.g. torchrun --standalone --nproc_per_node=2 -m "
-        "gnngeno embed ... --distributed; process 0 writes the output."),
+        False, "--distributed/--no-distributed", help="Data-parallel training over the "
+        "processes of a torchrun launch (gloo on CPU, nccl on GPU), e.g. torchrun --standalone "
+        "--nproc_per_node=2 -m gnngeno embed ... --distributed; process 0 writes the output."),
 ) -> None:
     """Learn a low-dimensional embedding (autoencoder or graph autoencoder) and store it.
 
@@ -52,8 +66,12 @@ def embed(
     from .. import tl
     from .._validate import InputError
     from ..io import read_expression
+    from ..models import Embedder
+    from ..train import distributed as process_group
+    from ..train import is_main_process
     from ._io import write_atomic
 
+    prepare(threads)
     adata = read_expression(input)
     if layer is None:
         use = "counts" if "counts" in adata.layers else None
@@ -65,19 +83,18 @@ def embed(
                              f"{list(adata.layers) or 'none'}). Pass --layer X to use the main "
                              "matrix.")
         use = layer
-    from ..train import distributed as process_group
-    from ..train import is_main_process
-
+    options = tl_options(
+        tl.embed, Embedder, kind=kind, graph=graph, likelihood=likelihood,
+        n_latent=n_latent, n_hidden=n_hidden, n_layers=n_layers, conv=conv, hops=hops,
+        input_noise=input_noise, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+        patience=patience, l1=l1, l2=l2, key_added=key_added, device=device,
+        distributed=distributed or None)
     with process_group(device=device) if distributed else nullcontext():
-        options = {"conv": conv, "hops": hops, "input_noise": input_noise}
-        extra = {k: v for k, v in options.items() if v is not None}
-        tl.embed(adata, kind=kind, layer=use, graph=graph, likelihood=likelihood,
-                 n_latent=n_latent, max_epochs=max_epochs, key_added=key_added, device=device,
-                 distributed=distributed, **extra)
+        tl.embed(adata, layer=use, **options)
         if not is_main_process():
             return
     where = "varm" if kind in ("gae", "vgae") and graph == "gene" else "obsm"
     out_key = key_added or ("gnngeno_embedding" if where == "varm" else "X_gnngeno")
     write_atomic(output, lambda p: adata.write_h5ad(p))
     shape = getattr(adata, where)[out_key].shape
-    typer.echo(f"{kind} embedding {shape[0]} x {shape[1]} -> {output} ({where}['{out_key}'])")
+    say(f"{kind} embedding {shape[0]} x {shape[1]} -> {output} ({where}['{out_key}'])")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import app
+from ._app import Command, app, prepare, say, threads_option
 
 EMBEDDED = ("krumsiek11", "simulated", "pbmc68k_reduced")
 
@@ -30,19 +30,23 @@ def load_dataset(dataset: str | None, expression: Path | None):
                      "--expression FILE.")
 
 
-@app.command("graphs")
+@app.command("graphs", cls=Command)
 def graphs(
-    dataset: str = typer.Option("krumsiek11", help=f"Embedded dataset: {', '.join(EMBEDDED)}."),
+    dataset: str = typer.Option("krumsiek11", "--dataset",
+                                help=f"Embedded dataset: {', '.join(EMBEDDED)}."),
     expression: Path = typer.Option(None, "--expression", "-e", exists=True,
                                     help="Expression file instead of an embedded dataset."),
-    n_neighbors: int = typer.Option(15, help="Neighbours per cell in the cell graph."),
-    k: int = typer.Option(5, help="Co-expression partners kept per gene."),
+    n_neighbors: int = typer.Option(15, "--n-neighbors",
+                                    help="Neighbours per cell in the cell graph."),
+    k: int = typer.Option(5, "--k", help="Co-expression partners kept per gene."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the AnnData with graphs (.h5ad)."),
+    threads: int = threads_option(),
 ) -> None:
     """Build the cell kNN graph, the gene co-expression graph and (when known) the prior network."""
     from .. import gr
     from ._io import write_atomic
 
+    prepare(threads)
     adata, net = load_dataset(dataset, expression)
     gr.cell_graph(adata, n_neighbors=min(n_neighbors, adata.n_obs - 1))
     gr.gene_graph(adata, k=min(k, adata.n_vars - 1))
@@ -59,7 +63,7 @@ def graphs(
         info = adata.uns["gnngeno_prior"]
         lines.append(f"prior network: {info['n_edges']} edges kept of {info['n_edges_input']} "
                      f"(.varp['gnngeno_prior'])")
-    typer.echo("\n".join(lines))
+    say("\n".join(lines))
     if out is not None:
         write_atomic(out, lambda p: adata.write_h5ad(p))
-        typer.echo(f"wrote {out}")
+        say(f"wrote {out}")

@@ -7,48 +7,140 @@ from pathlib import Path
 
 import typer
 
-from ._app import app
+from ._app import Command, app, prepare, renamed, say, threads_option, tl_options
 
 
-def _threads(n_jobs: int | None) -> None:
-    from .._settings import settings
-
-    if n_jobs is not None:
-        settings.n_jobs = n_jobs
-
-
-@app.command("grn")
+@app.command("grn", cls=Command)
 def grn(
-    out: Path = typer.Option(..., "--out", "-o", help="Edge table to write (tsv: source, target, score)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Edge table to write (tsv: source, "
+                             "target, score, rank, in_prior; sorted by score)."),
     expression: Path = typer.Option(None, "--expression", "-e", exists=True, dir_okay=False,
-                                    help="Expression file (h5ad, 10x, csv/tsv; any orientation)."),
+                                    help="Expression file (h5ad, 10x, csv/tsv; any "
+                                         "orientation)."),
     tfs: Path = typer.Option(None, "--tfs", exists=True, dir_okay=False,
-                             help="TF list (one per line, or a csv with a TF column)."),
+                             help="Candidate regulators (one per line, or a csv with a TF "
+                                  "column). Default: every gene."),
     prior: Path = typer.Option(None, "--prior", exists=True, dir_okay=False,
-                               help="Known TF -> target edges (edge list). Without it the model "
-                                    "is self-supervised on co-expression."),
+                               help="Known regulator -> target edges (edge list). The GNN "
+                                    "learns from all of them by cross-fitting; without it the "
+                                    "ranking comes from expression alone."),
+    truth: Path = typer.Option(None, "--truth", exists=True, dir_okay=False,
+                               help="Reference edges to score the ranking against (AUROC, "
+                                    "AUPRC, EPR over the table's rows)."),
     dataset: str = typer.Option(None, "--dataset",
                                 help="Embedded data instead of files: 'simulated' (planted "
-                                     "network; its prior is used and AUROC/AUPRC are printed)."),
-    encoder: str = typer.Option("gcn", help="gcn, gat or gatv2."),
-    decoder: str = typer.Option("bilinear", help="bilinear, dot or mlp."),
-    split: str = typer.Option("random", help="How the prior is split: random, tf or target."),
-    max_epochs: int = typer.Option(300, "--epochs", help="Maximum training epochs."),
-    layer: str = typer.Option(None, help="Expression layer of an h5ad file (default X)."),
-    save_model: Path = typer.Option(None, "--save-model", help="Folder to save the trained model."),
-    n_jobs: int = typer.Option(1, "--n-jobs", help="CPU threads (full-batch training on ~1000 "
-                                                    "genes is fastest with 1)."),
+                                     "network: the prior, or with --prior or --method "
+                                     "expression the reference the ranking is scored against)."),
+    layer: str = typer.Option(None, "--layer", help="Expression layer of an h5ad file "
+                              "(default: X)."),
+    orientation: str = typer.Option(None, "--orientation", help="Of a csv/tsv expression "
+                                    "table: genes_x_cells or cells_x_genes (default: told "
+                                    "from the labels)."),
+    method: str = typer.Option("auto", "--method", help="auto (the cross-fitted GNN with "
+                               "--prior, expression alone without), gnn or expression."),
+    cv_folds: int = typer.Option(5, "--cv-folds", min=0, help="Folds of the prior: each "
+                                 "known edge is scored by a model that did not see it "
+                                 "(0: no cross-fitting, no metrics)."),
+    exclude_prior: bool = typer.Option(False, "--exclude-prior/--include-prior",
+                                       help="Write only the candidates that are not known "
+                                            "edges."),
+    conv: str = typer.Option("gcn", "--conv", help="Graph encoder: gcn, gat or gatv2."),
+    decoder: str = typer.Option("bilinear", "--decoder", help="bilinear, dot or mlp."),
+    n_layers: int = typer.Option(None, "--n-layers", help="Graph layers (default: the "
+                                 "model's)."),
+    n_hidden: int = typer.Option(None, "--n-hidden", help="Hidden units (default: the "
+                                 "model's)."),
+    max_epochs: int = typer.Option(300, "--max-epochs", help="Maximum training epochs."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (default: the model's)."),
+    patience: int = typer.Option(None, "--patience", help="Epochs without a better validation "
+                                 "AUPRC before stopping (default: the model's)."),
+    l1: float = typer.Option(None, "--l1", help="L1 (lasso) penalty on the weights."),
+    l2: float = typer.Option(None, "--l2", help="L2 (ridge) penalty on the weights."),
+    save_model: Path = typer.Option(None, "--save-model", help="Folder to save the trained "
+                                    "(final) model."),
+    threads: int = threads_option(),
+    split: str = typer.Option(None, "--split", hidden=True),
+    epochs: int = typer.Option(None, "--epochs", hidden=True),
+    encoder: str = typer.Option(None, "--encoder", hidden=True),
+    n_jobs: int = typer.Option(None, "--n-jobs", hidden=True),
 ) -> None:
-    """Rank every TF -> gene candidate and write them sorted by score."""
-    import pandas as pd
-
+    """Rank every regulator -> gene candidate and write them sorted by score."""
     from .. import _keys as keys
     from .. import tl
     from .._validate import InputError
+    from ..models import GRNPredictor
     from ._io import write_atomic
 
-    _threads(n_jobs)
-    truth = None
+    max_epochs = renamed("--epochs", epochs, "--max-epochs", max_epochs)
+    conv = renamed("--encoder", encoder, "--conv", conv)
+    prepare(renamed("--n-jobs", n_jobs, "--threads", threads))
+    adata, tf_names, net, planted = _grn_inputs(dataset, expression, tfs, prior, orientation)
+    if planted is not None and prior is None and method == "expression":
+        net = None  # the planted network then scores the expression ranking instead
+    reference = _read_truth(truth, planted if net is not planted else None)
+    if tf_names is None:
+        say(f"no TF list: every one of the {adata.n_vars} genes is a candidate regulator.")
+    options = tl_options(tl.infer_grn, GRNPredictor, method=method, cv_folds=cv_folds,
+                         exclude_prior=exclude_prior, split=split, conv=conv, decoder=decoder,
+                         n_layers=n_layers, n_hidden=n_hidden, max_epochs=max_epochs, lr=lr,
+                         patience=patience, l1=l1, l2=l2)
+    adata, model = tl.infer_grn(adata, prior=net, tfs=tf_names, layer=layer, truth=reference,
+                                return_model=True, copy=True, **options)
+    if save_model is not None and model is None:
+        raise InputError("--save-model needs a trained model; the expression ranking has none "
+                         "(pass --method gnn).")
+    res = adata.uns[keys.GRN_SCORES_KEY]
+    edges = res["edges"]
+    write_atomic(out, lambda p: edges.to_csv(p, sep="\t", index=False, float_format="%.10g"))
+    if save_model is not None:
+        model.save(save_model, overwrite=True)
+    _report(res, out, adata.n_vars, model)
+
+
+def _report(res, out, n_genes, model) -> None:
+    """The status lines of ``gnngeno grn``: what was written, and the figures it can back."""
+    p = res["params"]
+    how = {"expression": "expression alone"}.get(p["mode"], f"GNN ({p['mode']})")
+    if p["cv_folds"]:
+        how = f"GNN cross-fitted on {p['n_known_edges']} known edges"
+    timing = (f", {len(model.history_)} epochs of the final model" if model is not None else "")
+    say(f"{len(res['edges'])} candidates ({p['n_tfs']} regulators x {n_genes} genes) written "
+        f"to {out}; ranking: {how}{timing}")
+    if "cv_metrics" in res:
+        m = res["cv_metrics"]
+        say(f"cross-fitted ({m['n_folds']} folds; each known edge against the "
+            f"{m['n_negatives']} candidates outside the prior, scored by a model that did not "
+            f"see it): AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} (random: "
+            f"{m['density']:.3f}; ratio {m['auprc_ratio']:.2f}), EPR {m['epr']:.2f}")
+    if "metrics" in res:
+        m = res["metrics"]
+        say(f"held-out test edges of the split ({m['n_pos']} positives among "
+            f"{m['n_candidates']} pairs): AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} "
+            f"(random: {m['density']:.3f})")
+    if "truth_metrics" in res:
+        m = res["truth_metrics"]
+        say(f"against the reference network ({m['n_pos']} edges among {m['n_candidates']} "
+            f"candidates): AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} (random: "
+            f"{m['density']:.3f}; ratio {m['auprc_ratio']:.2f}), EPR {m['epr']:.2f}")
+
+
+def _read_truth(path, planted):
+    """The reference network of ``--truth`` (else the planted one, when given)."""
+    if path is None:
+        return planted
+    from ..io import read_network
+
+    return read_network(path)
+
+
+def _grn_inputs(dataset, expression, tfs, prior, orientation=None):
+    """(adata, regulator names or None, prior edges or None, planted network or None) of
+    ``gnngeno grn``."""
+    from .. import _keys as keys
+    from .._validate import InputError
+
+    planted = None
+    tf_names = None
     if dataset is not None:
         if expression is not None:
             raise InputError("pass either --dataset or --expression, not both.")
@@ -56,77 +148,27 @@ def grn(
             raise InputError(f"unknown --dataset {dataset!r}; the embedded one is 'simulated'.")
         from ..datasets import simulate
 
-        adata, truth = simulate(n_cells=400, n_genes=200, n_tfs=20)
+        adata, planted = simulate(n_cells=400, n_genes=200, n_tfs=20)
         tf_names = adata.var_names[adata.var[keys.IS_TF_KEY]].tolist()
-        net = truth if prior is None else None
+        net = planted if prior is None else None
     else:
         if expression is None:
-            raise InputError("pass --expression FILE (and --tfs FILE), or --dataset simulated.")
-        from ..io import read_expression, read_tfs
+            raise InputError("pass --expression FILE (optionally --tfs FILE and --prior "
+                             "EDGES), or --dataset simulated.")
+        from ..io import read_expression
 
-        adata = read_expression(expression)
-        if tfs is not None:
-            tf_names = read_tfs(tfs)
-        elif keys.IS_TF_KEY in adata.var:
-            tf_names = adata.var_names[adata.var[keys.IS_TF_KEY].astype(bool)].tolist()
-        else:
-            raise InputError("pass --tfs FILE naming the transcription factors.")
+        adata = read_expression(expression, **({"orientation": orientation}
+                                               if orientation is not None else {}))
         net = None
+    if tfs is not None:
+        from ..io import read_tfs
+
+        tf_names = read_tfs(tfs)
+    elif keys.IS_TF_KEY in adata.var:
+        tf_names = adata.var_names[adata.var[keys.IS_TF_KEY].astype(bool)].tolist()
     if prior is not None:
         from ..io import read_network
 
         net = read_network(prior)
-    adata, model = tl.infer_grn(adata, prior=net, tfs=tf_names, layer=layer, split=split,
-                                encoder=encoder, decoder=decoder, max_epochs=max_epochs,
-                                return_model=True, copy=True)
-    res = adata.uns[keys.GRN_SCORES_KEY]
-    edges: pd.DataFrame = res["edges"]
-    write_atomic(out, lambda p: edges.to_csv(p, sep="\t", index=False, float_format="%.6g"))
-    if save_model is not None:
-        model.save(save_model, overwrite=True)
-    typer.echo(f"{len(edges)} TF -> gene candidates ({len(model.tfs)} TFs x {model.n_genes} "
-               f"genes) written to {out}; mode: {model.mode_}, {len(model.history_)} epochs, "
-               f"{model.train_time_:.1f} s")
-    if "metrics" in res:
-        m = res["metrics"]
-        what = ("held-out edges of the planted network" if truth is not None and prior is None
-                else "held-out edges of the prior")
-        typer.echo(f"{what} ({split} split, {m['n_pos']} positives among {m['n_candidates']} "
-                   f"test pairs): AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} (random: "
-                   f"{m['density']:.3f}; ratio {m['auprc_ratio']:.2f}, EPR {m['epr']:.2f})")
-    if truth is not None and prior is not None:
-        from ..metrics import evaluate_grn
+    return adata, tf_names, net, planted
 
-        m = evaluate_grn(edges, truth, tfs=model.tfs, genes=model.var_names)
-        typer.echo(f"against the planted network (all candidates): AUROC {m['auroc']:.3f}, "
-                   f"AUPRC {m['auprc']:.3f} (random: {m['density']:.3f})")
-
-
-@app.command("grn-benchmark")
-def grn_benchmark(
-    folder: Path = typer.Argument(..., exists=True, file_okay=False,
-                                  help="A GENELink/BEELINE folder (BL--ExpressionData, "
-                                       "BL--network, TF/Target and split files)."),
-    split: str = typer.Option("legacy", help="legacy (the folder's split files), random, tf "
-                                             "(held-out TFs) or target."),
-    methods: str = typer.Option("gcn,gat,pearson,degree",
-                                help="Comma-separated: gcn, gat, gatv2, pearson, spearman, "
-                                     "degree, tree."),
-    seed: int = typer.Option(0, "--benchmark-seed", help="Seed of the models and of the split."),
-    n_jobs: int = typer.Option(1, "--n-jobs", help="CPU threads."),
-) -> None:
-    """Run the GRN benchmark of one folder and print AUROC, AUPRC, AUPRC ratio and EPR per method."""
-    from .. import tl
-    from ..io import read_grn_benchmark
-
-    _threads(n_jobs)
-    bench = read_grn_benchmark(folder)
-    if split == "legacy" and not bench.splits:
-        typer.echo(f"{folder} holds no split files (Train_set/Validation_set/Test_set): using a "
-                   "random 70/10/20 edge split instead.", err=True)
-        split = "random"
-    table = tl.benchmark_grn(bench, split=split, seed=seed,
-                             methods=[m.strip() for m in methods.split(",") if m.strip()])
-    typer.echo(f"{bench.name or folder}: {split} split, {int(table['n_test'].iloc[0])} test pairs "
-               f"(density {table['density'].iloc[0]:.4f})")
-    typer.echo(table.drop(columns=["n_test"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))

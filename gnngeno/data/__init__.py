@@ -1,4 +1,5 @@
-"""gnngeno.data"""
+"""AnnData and graphs to model inputs: GRN graphs and features, link splits and negatives,
+mini-batches of cells on a cell graph (random, cluster, neighbourhoods), sequences."""
 
 from ._grn_graph import (  # noqa: F401
     coexpression_edges,
@@ -7,27 +8,34 @@ from ._grn_graph import (  # noqa: F401
     expression_features,
     message_graph,
 )
+from ._grn_splits import (  # noqa: F401
+    GRN_SPLITS,
+    NEGATIVE_SCHEMES,
+    cross_reference_split,
+    degree_matched_negatives,
+    pair_keys,
+    split_grn,
+    split_leaks,
+    training_negatives,
+    uniform_negatives,
+)
 from ._link_split import (  # noqa: F401
     SPLIT_METHODS,
     LinkSplit,
     sample_negatives,
+    sample_ranking_pairs,
     split_edges,
     split_from_pairs,
 )
 from ._minibatch import (  # noqa: F401
     PARTITION_METHODS,
-    ClusterLoader,
-    NeighborhoodLoader,
-    SubgraphBatch,
+    cell_batches,
+    graph_parts,
     induced_subgraph,
-    iter_slices,
     khop_nodes,
+    neighbourhood,
     partition_cells,
-    predict_in_chunks,
-    propagate,
-    sparse_linear,
-    stream_batches,
-    to_torch_csr,
+    sample_neighbourhood,
 )
 from ._sequence import (  # noqa: F401
     SequenceDataset,

@@ -7,12 +7,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._validate import is_counts
+
 
 def log_normalise_if_counts(X) -> np.ndarray:
     """Dense float64 cells x genes; whole-number counts get log1p(counts / total * 1e4)."""
     M = X.toarray() if sp.issparse(X) else np.asarray(X)
     M = M.astype(np.float64)
-    if M.size and np.allclose(M, np.round(M)) and M.min() >= 0:
+    if M.size and is_counts(M):
         tot = M.sum(axis=1, keepdims=True)
         tot[tot == 0] = 1.0
         M = np.log1p(M / tot * 1e4)

@@ -296,4 +296,42 @@ def sample_negatives(
     return out[:, out[0] != out[1]]
 
 
-__all__ = ["LinkSplit", "SPLIT_METHODS", "sample_negatives", "split_edges", "split_from_pairs"]
+def sample_ranking_pairs(pos: np.ndarray | torch.Tensor, neg: np.ndarray | torch.Tensor,
+                         num: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs for a ranking loss: ``num`` negatives ``(u, w)`` drawn at random from ``neg``,
+    each matched with a random positive ``(u, v)`` of the same source among ``pos``.
+
+    Negatives whose source has no positive in ``pos`` are skipped. Uses the torch global
+    random state (seed it with :func:`gnngeno._settings.seed_everything`).
+
+    Parameters
+    ----------
+    pos, neg
+        ``(2, E)`` positive and negative pairs (row 0 = source).
+    num
+        Number of negatives drawn (with replacement).
+
+    Returns
+    -------
+    ``(negatives, positives)``, both ``(2, <= num)`` long tensors; column ``i`` of each shares
+    its source.
+    """
+    pos = torch.as_tensor(np.asarray(pos, dtype=np.int64))
+    neg = torch.as_tensor(np.asarray(neg, dtype=np.int64))
+    if pos.shape[1] == 0 or neg.shape[1] == 0:
+        empty = torch.zeros((2, 0), dtype=torch.long)
+        return empty, empty
+    order = torch.argsort(pos[0], stable=True)
+    src_sorted = pos[0][order]
+    pick = torch.randint(0, neg.shape[1], (num,))
+    cand = neg[:, pick]
+    lo = torch.searchsorted(src_sorted, cand[0], right=False)
+    hi = torch.searchsorted(src_sorted, cand[0], right=True)
+    ok = hi > lo
+    cand, lo, hi = cand[:, ok], lo[ok], hi[ok]
+    j = lo + (torch.rand(lo.shape[0]) * (hi - lo).float()).long().clamp_max(hi - lo - 1)
+    return cand, pos[:, order[j]]
+
+
+__all__ = ["LinkSplit", "SPLIT_METHODS", "sample_negatives", "sample_ranking_pairs",
+           "split_edges", "split_from_pairs"]

@@ -3,35 +3,32 @@
 No ``pyg-lib``/``torch-sparse`` needed (PyG's ``NeighborLoader``/``ClusterData`` need them):
 everything here slices a SciPy CSR adjacency.
 
-- :func:`partition_cells` splits the cells into balanced parts (k-means on a representation
-  such as PCA, a reverse Cuthill-McKee ordering of the graph cut into equal blocks, or random);
-- :class:`ClusterLoader` yields one or several parts per batch with their ``n_hops`` halo
-  (Cluster-GCN with the halo kept, so the targets' neighbourhoods are exact);
-- :class:`NeighborhoodLoader` yields random target cells with their ``n_hops`` halo;
-- :func:`stream_batches` / :func:`predict_in_chunks` stream inference over contiguous chunks
-  of cells (results written chunk by chunk, e.g. into an HDF5 dataset);
-- :func:`to_torch_csr` and :func:`propagate` do the sparse product ``A @ X`` with torch's CSR
-  kernel and a backward pass that reuses ``A`` for symmetric graphs (no transpose).
-
-Every loader takes ``rank``/``world_size`` (default: the active :mod:`torch.distributed`
-group) and gives each process the same number of batches, as DDP requires.
+- :func:`khop_nodes` / :func:`induced_subgraph`: a batch of target cells with their exact
+  ``n_hops`` halo (targets first), as PyG's ``k_hop_subgraph``;
+- :func:`sample_neighbourhood`: the same with at most ``max_neighbors`` random neighbours per
+  cell and hop (GraphSAGE, Hamilton et al. 2017), weights rescaled so that ``A h`` is
+  estimated without bias; :func:`neighbourhood` picks the exact or the sampled one;
+- :func:`partition_cells`: balanced parts of mostly neighbouring cells (graph-grown balls,
+  reverse Cuthill-McKee blocks, k-means on a representation, or random), and
+  :func:`graph_parts` the parts of at most ``batch_size`` cells used as cluster batches
+  (Cluster-GCN, Chiang et al. 2019, with the halo kept);
+- :func:`cell_batches`: one epoch's batches of target cells, random or whole parts in a
+  random order.
 
 A batch's nodes are its targets first, then the halo: for a model with ``L`` graph layers and
-``n_hops >= L``, the outputs of the first ``n_targets`` rows equal those of a full-graph pass.
+``n_hops >= L``, the outputs of the first ``len(targets)`` rows equal those of a full-graph
+pass.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
 from .._settings import resolve_seed
-from ..nn._sparse import propagate, sparse_linear, to_torch_csr  # noqa: F401 (re-exported)
 
 PARTITION_METHODS = ("auto", "kmeans", "bfs", "rcm", "random")
 
@@ -206,271 +203,148 @@ def _bfs_parts(A: sp.csr_matrix, size: int, rng: np.random.Generator) -> np.ndar
 
 
 # --------------------------------------------------------------------------- batches
-@dataclass
-class SubgraphBatch:
-    """Target cells with their halo.
+def sample_neighbourhood(adj: sp.spmatrix, cells: np.ndarray, n_hops: int, max_neighbors: int,
+                         rng: np.random.Generator) -> tuple[np.ndarray, sp.csr_matrix]:
+    """``cells`` and at most ``max_neighbors`` random neighbours per cell and hop.
 
-    Attributes
-    ----------
-    nodes
-        Global indices of the batch's nodes: the ``n_targets`` targets first, then the halo.
-    n_targets
-        Number of targets (outputs and losses are read from the first ``n_targets`` rows).
-    adj
-        Induced ``(len(nodes), len(nodes))`` CSR adjacency among ``nodes``.
-    """
-
-    nodes: np.ndarray
-    n_targets: int
-    adj: sp.csr_matrix
-
-    @property
-    def targets(self) -> np.ndarray:
-        """Global indices of the targets."""
-        return self.nodes[: self.n_targets]
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.nodes.size)
-
-    def adj_tensor(self, device: torch.device | str | None = None) -> torch.Tensor:
-        """The adjacency as a torch CSR tensor (see :func:`to_torch_csr`)."""
-        return to_torch_csr(self.adj, device)
-
-    def edge_index(self, device: torch.device | str | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(edge_index (2, E), edge_weight (E,))`` of the batch graph in PyG's convention
-        (``edge_index[0]`` = source = column of ``adj``)."""
-        coo = self.adj.tocoo()
-        ei = torch.from_numpy(np.vstack([coo.col, coo.row]).astype(np.int64))
-        w = torch.from_numpy(coo.data.astype(np.float32))
-        return (ei, w) if device is None else (ei.to(device), w.to(device))
-
-
-def _make_batch(A: sp.csr_matrix, targets: np.ndarray, n_hops: int) -> SubgraphBatch:
-    nodes = khop_nodes(A, targets, n_hops)
-    return SubgraphBatch(nodes, int(len(targets)), induced_subgraph(A, nodes))
-
-
-def _dist_defaults(rank: int | None, world_size: int | None) -> tuple[int, int]:
-    from ..train._distributed import get_rank, get_world_size
-
-    return (get_rank() if rank is None else int(rank),
-            get_world_size() if world_size is None else int(world_size))
-
-
-class ClusterLoader:
-    """Batches of whole parts (clusters) of cells with their ``n_hops`` halo.
+    GraphSAGE-style sampling (Hamilton et al. 2017): each sampled row keeps its self-loop and
+    scales its kept neighbour weights by ``(neighbours) / (kept)``, so that ``A h`` is estimated
+    without bias. Rows of the last hop's nodes are empty (their outputs are not used).
 
     Parameters
     ----------
     adj
-        Cell graph ``(N, N)`` used by the model (e.g. GCN-normalised), CSR.
-    parts
-        ``(N,)`` part label per cell (:func:`partition_cells`).
-    n_hops
-        Halo hops (the number of graph layers of the model for exact target outputs; 0 drops
-        the edges leaving the batch, as the original Cluster-GCN).
-    parts_per_batch
-        Parts merged into one batch (several small random parts per batch reduce the bias of
-        training on one cluster at a time).
+        ``(N, N)`` adjacency (CSR; row ``i`` lists the nodes ``i`` reads from).
     cells
-        Restrict the targets to these cells (e.g. the training cells); halo nodes may be any.
-    shuffle
-        Shuffle the order of the parts every epoch (:meth:`set_epoch`).
-    seed
-        Shuffling seed (default ``settings.seed``).
-    rank, world_size
-        Share the batches among processes (default: the active process group). Every process
-        gets ``ceil(n_batches / world_size)`` batches.
-
-    Examples
-    --------
-    >>> import scipy.sparse as sp
-    >>> A = sp.csr_matrix(np.eye(6, k=1) + np.eye(6, k=-1))
-    >>> loader = ClusterLoader(A, np.array([0, 0, 0, 1, 1, 1]), n_hops=1, shuffle=False)
-    >>> [(b.targets.tolist(), b.nodes.tolist()) for b in loader]
-    [([0, 1, 2], [0, 1, 2, 3]), ([3, 4, 5], [3, 4, 5, 2])]
-    """
-
-    def __init__(self, adj: sp.spmatrix, parts: np.ndarray, *, n_hops: int = 1,
-                 parts_per_batch: int = 1, cells: np.ndarray | None = None,
-                 shuffle: bool = True, seed: int | None = None, rank: int | None = None,
-                 world_size: int | None = None) -> None:
-        self.adj = _csr(adj)
-        parts = np.asarray(parts, dtype=np.int64)
-        if parts.shape != (self.adj.shape[0],):
-            raise ValueError(f"parts has shape {parts.shape}; expected ({self.adj.shape[0]},).")
-        keep = np.ones(parts.size, bool) if cells is None else np.isin(
-            np.arange(parts.size), np.asarray(cells))
-        order = np.argsort(parts, kind="stable")
-        order = order[keep[order]]
-        labels, starts = np.unique(parts[order], return_index=True)
-        self.members = np.split(order, starts[1:]) if order.size else []
-        self.n_hops = int(n_hops)
-        self.parts_per_batch = int(max(1, parts_per_batch))
-        self.shuffle = shuffle
-        self.seed = resolve_seed(seed)
-        self.rank, self.world_size = _dist_defaults(rank, world_size)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Reshuffle for ``epoch`` (call before iterating, as with ``DistributedSampler``)."""
-        self.epoch = int(epoch)
-
-    @property
-    def n_batches(self) -> int:
-        """Batches over all processes."""
-        return math.ceil(len(self.members) / self.parts_per_batch)
-
-    def __len__(self) -> int:
-        return math.ceil(self.n_batches / self.world_size)
-
-    def _groups(self) -> list[np.ndarray]:
-        from ..train._distributed import shard_indices
-
-        ids = np.arange(len(self.members))
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed + self.epoch)
-            ids = ids[torch.randperm(len(ids), generator=g).numpy()]
-        groups = [ids[i:i + self.parts_per_batch] for i in range(0, len(ids), self.parts_per_batch)]
-        mine = shard_indices(len(groups), rank=self.rank, world_size=self.world_size,
-                             shuffle=False)
-        return [groups[i] for i in mine]
-
-    def __iter__(self) -> Iterator[SubgraphBatch]:
-        for group in self._groups():
-            targets = np.sort(np.concatenate([self.members[i] for i in group]))
-            yield _make_batch(self.adj, targets, self.n_hops)
-
-
-class NeighborhoodLoader:
-    """Random batches of target cells with their ``n_hops`` halo (exact k-hop subgraphs).
-
-    Parameters
-    ----------
-    adj
-        Cell graph ``(N, N)``, CSR.
-    batch_size
-        Targets per batch (over all processes: each process takes ``batch_size // world_size``
-        of the same shuffled order, so a distributed step covers the same cells as a
-        single-process step).
+        Target nodes (kept first, in the given order).
     n_hops
-        Halo hops.
-    cells
-        Candidate targets (default: every cell).
-    shuffle, seed
-        Reshuffle every epoch (:meth:`set_epoch`) from ``seed``.
-    rank, world_size
-        Process share (default: the active process group).
-    """
-
-    def __init__(self, adj: sp.spmatrix, *, batch_size: int, n_hops: int = 1,
-                 cells: np.ndarray | None = None, shuffle: bool = True,
-                 seed: int | None = None, rank: int | None = None,
-                 world_size: int | None = None) -> None:
-        self.adj = _csr(adj)
-        self.cells = np.arange(self.adj.shape[0]) if cells is None else np.asarray(cells)
-        self.rank, self.world_size = _dist_defaults(rank, world_size)
-        if batch_size < self.world_size:
-            raise ValueError(f"batch_size={batch_size} must be >= world_size={self.world_size}.")
-        self.batch_size = int(batch_size)
-        self.local_batch = self.batch_size // self.world_size
-        self.n_hops = int(n_hops)
-        self.shuffle = shuffle
-        self.seed = resolve_seed(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        per_rank = math.ceil(len(self.cells) / self.world_size)
-        return math.ceil(per_rank / self.local_batch)
-
-    def __iter__(self) -> Iterator[SubgraphBatch]:
-        from ..train._distributed import shard_indices
-
-        mine = shard_indices(self.cells, rank=self.rank, world_size=self.world_size,
-                             shuffle=self.shuffle, seed=self.seed, epoch=self.epoch)
-        for start in range(0, len(mine), self.local_batch):
-            yield _make_batch(self.adj, np.sort(mine[start:start + self.local_batch]),
-                              self.n_hops)
-
-
-# --------------------------------------------------------------------------- streaming
-def iter_slices(n: int, chunk_size: int) -> Iterator[slice]:
-    """Consecutive ``slice`` objects covering ``range(n)`` in chunks of ``chunk_size``."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}.")
-    for start in range(0, n, chunk_size):
-        yield slice(start, min(start + chunk_size, n))
-
-
-def stream_batches(adj: sp.spmatrix, *, chunk_size: int = 4096, n_hops: int = 1,
-                   rank: int = 0, world_size: int = 1) -> Iterator[tuple[slice, SubgraphBatch]]:
-    """Contiguous chunks of cells with their halo, for inference.
-
-    Yields ``(rows, batch)`` with ``rows`` the slice of cells that ``batch.targets`` covers.
-    With ``world_size > 1``, process ``rank`` gets chunks ``rank, rank + world_size, ...``.
-    """
-    A = _csr(adj)
-    for i, s in enumerate(iter_slices(A.shape[0], chunk_size)):
-        if i % world_size == rank:
-            yield s, _make_batch(A, np.arange(s.start, s.stop), n_hops)
-
-
-def predict_in_chunks(fn: Callable[[SubgraphBatch], np.ndarray | torch.Tensor],
-                      adj: sp.spmatrix, *, chunk_size: int = 4096, n_hops: int = 1,
-                      out=None, progress_desc: str | None = "predicting"):
-    """Run ``fn`` over contiguous chunks of cells and collect or write the outputs.
-
-    Parameters
-    ----------
-    fn
-        ``fn(batch) -> (batch.n_targets, ...)`` outputs of the batch's targets (e.g. a model's
-        forward pass on the batch's subgraph, under ``torch.no_grad``).
-    adj
-        Cell graph ``(N, N)``.
-    chunk_size
-        Targets per chunk (memory: the chunk's halo and outputs).
-    n_hops
-        Halo hops (the model's number of graph layers).
-    out
-        Where to put the outputs: ``None`` (a new in-memory array), an array-like supporting
-        ``out[start:stop] = values`` (a NumPy array, ``np.memmap`` or an ``h5py`` dataset,
-        which keeps the output out of memory), or a callable ``out(rows: slice, values)``.
-    progress_desc
-        Progress-bar label (``None``: no bar).
+        Hops to sample.
+    max_neighbors
+        Neighbours kept per node and hop (the self-loop not counted).
+    rng
+        Random generator of the sampling.
 
     Returns
     -------
-    The filled array (``out`` itself when given as an array, the new array when ``None``), or
-    ``None`` when ``out`` is a callable.
+    ``(nodes, sub_adj)``: global indices of the batch's nodes (targets first) and their
+    ``(len(nodes), len(nodes))`` CSR adjacency, which is not symmetric.
     """
-    from .._logging import progress
-
     A = _csr(adj)
-    n = A.shape[0]
-    result = out
-    it = stream_batches(A, chunk_size=chunk_size, n_hops=n_hops)
-    if progress_desc:
-        it = progress(it, total=math.ceil(n / chunk_size), desc=progress_desc)
-    for rows, batch in it:
-        values = fn(batch)
-        if isinstance(values, torch.Tensor):
-            values = values.detach().cpu().numpy()
-        if result is None:
-            result = np.empty((n,) + values.shape[1:], dtype=values.dtype)
-        if callable(result) and not hasattr(result, "__setitem__"):
-            result(rows, values)
-        else:
-            result[rows] = values
-    return None if callable(out) and not hasattr(out, "__setitem__") else result
+    cells = np.asarray(cells, dtype=np.int64)
+    pos = np.full(A.shape[0], -1, dtype=np.int64)
+    pos[cells] = np.arange(cells.size)
+    nodes, rows, cols, vals = [cells], [], [], []
+    frontier, n_nodes = cells, cells.size
+    for _ in range(int(n_hops)):
+        sub = A[frontier]
+        r = np.repeat(np.arange(frontier.size), np.diff(sub.indptr))
+        c, w = sub.indices.astype(np.int64), sub.data.astype(np.float32)
+        is_self = c == frontier[r]
+        key = rng.random(c.size)
+        key[is_self] = -1.0  # the self-loop is always kept
+        order = np.lexsort((key, r))
+        r, c, w, is_self = r[order], c[order], w[order], is_self[order]
+        starts = np.searchsorted(r, np.arange(frontier.size))
+        rank = np.arange(r.size) - starts[r]
+        n_self = np.bincount(r[is_self], minlength=frontier.size)
+        n_other = np.bincount(r, minlength=frontier.size) - n_self
+        keep = rank < n_self[r] + max_neighbors
+        r, c, w, is_self = r[keep], c[keep], w[keep], is_self[keep]
+        kept_other = np.minimum(n_other, max_neighbors)
+        scale = np.divide(n_other, kept_other, out=np.ones(frontier.size, np.float64),
+                          where=kept_other > 0)
+        w = np.where(is_self, w, w * scale[r]).astype(np.float32)
+        new = np.unique(c[pos[c] < 0])
+        pos[new] = np.arange(new.size) + n_nodes
+        n_nodes += new.size
+        nodes.append(new)
+        rows.append(pos[frontier][r])
+        cols.append(pos[c])
+        vals.append(w)
+        frontier = new
+    nodes_arr = np.concatenate(nodes)
+    if not vals:
+        return nodes_arr, sp.csr_matrix((nodes_arr.size, nodes_arr.size), dtype=np.float32)
+    sub_adj = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                            shape=(nodes_arr.size, nodes_arr.size), dtype=np.float32)
+    sub_adj.sort_indices()
+    return nodes_arr, sub_adj
+
+
+def neighbourhood(adj: sp.spmatrix, cells: np.ndarray, n_hops: int, *,
+                  max_neighbors: int | None = None, rng: np.random.Generator | None = None
+                  ) -> tuple[np.ndarray, sp.csr_matrix]:
+    """``cells`` with their ``n_hops`` halo and its adjacency: exact
+    (:func:`khop_nodes`, :func:`induced_subgraph`) when ``max_neighbors`` is ``None``,
+    else sampled (:func:`sample_neighbourhood` with ``rng``).
+
+    Returns
+    -------
+    ``(nodes, sub_adj)``, targets first.
+
+    Examples
+    --------
+    >>> A = sp.csr_matrix(np.eye(4, k=1) + np.eye(4, k=-1))
+    >>> nodes, sub = neighbourhood(A, np.array([0]), 1)
+    >>> nodes.tolist(), sub.toarray().tolist()
+    ([0, 1], [[0.0, 1.0], [1.0, 0.0]])
+    """
+    if max_neighbors is None or int(n_hops) == 0:
+        nodes = khop_nodes(adj, cells, n_hops)
+        return nodes, induced_subgraph(adj, nodes)
+    if rng is None:
+        raise ValueError("neighbourhood(max_neighbors=...) needs rng= (a numpy Generator).")
+    return sample_neighbourhood(adj, cells, n_hops, int(max_neighbors), rng)
+
+
+def graph_parts(adj: sp.spmatrix, batch_size: int, *, seed: int | None = None
+                ) -> list[np.ndarray]:
+    """Cluster batches: parts of at most ``batch_size`` neighbouring cells (graph-grown balls,
+    :func:`partition_cells` with ``method="bfs"``), each sorted.
+
+    Examples
+    --------
+    >>> A = sp.csr_matrix(np.eye(6, k=1) + np.eye(6, k=-1))
+    >>> sorted(len(p) for p in graph_parts(A, 3, seed=0))
+    [3, 3]
+    """
+    n = _csr(adj).shape[0]
+    labels = partition_cells(adj, n_parts=max(1, math.ceil(n / batch_size)), method="bfs",
+                             seed=seed)
+    order = np.argsort(labels, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
+
+
+def cell_batches(n: int, batch_size: int, *, generator: torch.Generator,
+                 parts: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """One epoch's batches of target cells, each sorted.
+
+    Parameters
+    ----------
+    n
+        Number of cells.
+    batch_size
+        Cells per batch (random batches).
+    generator
+        Torch generator of the shuffling (its state advances, so epochs differ).
+    parts
+        Cluster batches (:func:`graph_parts`): the parts in a new random order. ``None``:
+        a random permutation of the cells cut into batches of ``batch_size``.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> sorted(len(b) for b in cell_batches(10, 4, generator=g))
+    [2, 4, 4]
+    """
+    if parts is not None:
+        return [np.sort(parts[i]) for i in torch.randperm(len(parts), generator=generator)]
+    perm = torch.randperm(n, generator=generator).numpy()
+    return [np.sort(perm[start:start + batch_size]) for start in range(0, n, batch_size)]
 
 
 __all__ = [
-    "ClusterLoader", "NeighborhoodLoader", "PARTITION_METHODS", "SubgraphBatch",
-    "induced_subgraph", "iter_slices", "khop_nodes", "partition_cells", "predict_in_chunks",
-    "propagate", "sparse_linear", "stream_batches", "to_torch_csr",
+    "PARTITION_METHODS", "cell_batches", "graph_parts", "induced_subgraph", "khop_nodes",
+    "neighbourhood", "partition_cells", "sample_neighbourhood",
 ]
+

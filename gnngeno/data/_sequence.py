@@ -295,7 +295,7 @@ def augment(X: torch.Tensor, *, reverse_complement: bool = True, max_shift: int 
 def split_indices(n: int, fractions: Sequence[float] = (0.7, 0.1, 0.2), *,
                   stratify: np.ndarray | None = None,
                   seed: int | None = None) -> tuple[np.ndarray, ...]:
-    """Random train/validation/test indices (70/10/20 by default, as in the seed chapter).
+    """Random train/validation/test indices (70/10/20 by default).
 
     Parameters
     ----------

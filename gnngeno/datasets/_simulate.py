@@ -136,23 +136,8 @@ def simulate(
     for j in range(n_tfs, n_genes):
         means[:, j] = regulate(j, np.arange(n_tfs), tf_level)
 
-    means *= np.exp(noise * rng.standard_normal(means.shape))
-    gene_scale = rng.lognormal(0.0, 1.2, n_genes)  # some genes are simply expressed more
-    rel = means * gene_scale
-    rel /= rel.sum(axis=1, keepdims=True)
-    size_factor = rng.lognormal(0.0, 0.4, n_cells)
-    mu = rel * (library_size * size_factor)[:, None]
-    theta = float(dispersion)
-    lam = rng.gamma(theta, mu / theta)
-    counts = rng.poisson(lam).astype(np.float32)
-    if dropout > 0:
-        drop = rng.random(counts.shape) < dropout * np.exp(-mu / 2.0)
-        counts[drop] = 0.0
-    # no empty cells: give an empty cell one count in its most expressed gene
-    empty = counts.sum(axis=1) == 0
-    if empty.any():
-        counts[empty, np.argmax(mu[empty], axis=1)] = 1.0
-
+    counts, size_factor = _observe(means, rng, noise=noise, library_size=library_size,
+                                   dispersion=dispersion, dropout=dropout)
     X = sp.csr_matrix(counts) if sparse else counts
     obs = pd.DataFrame(
         {"cell_type": pd.Categorical([f"type{t}" for t in cell_type]),
@@ -174,3 +159,29 @@ def simulate(
          keys.WEIGHT: [w for _, _, w in edges]}
     )
     return adata, net
+
+
+def _observe(means: np.ndarray, rng: np.random.Generator, *, noise: float, library_size: float,
+             dispersion: float, dropout: float) -> tuple[np.ndarray, np.ndarray]:
+    """Counts observed from steady-state ``means`` (cells x genes): log-normal biological noise,
+    gene scales, size factors, negative-binomial sampling and technical dropout. Returns
+    ``(counts, size_factor)``."""
+    n_cells, n_genes = means.shape
+    means = means * np.exp(noise * rng.standard_normal(means.shape))
+    gene_scale = rng.lognormal(0.0, 1.2, n_genes)  # some genes are simply expressed more
+    rel = means * gene_scale
+    rel /= rel.sum(axis=1, keepdims=True)
+    size_factor = rng.lognormal(0.0, 0.4, n_cells)
+    mu = rel * (library_size * size_factor)[:, None]
+    theta = float(dispersion)
+    lam = rng.gamma(theta, mu / theta)
+    counts = rng.poisson(lam).astype(np.float32)
+    if dropout > 0:
+        drop = rng.random(counts.shape) < dropout * np.exp(-mu / 2.0)
+        counts[drop] = 0.0
+    # no empty cells: give an empty cell one count in its most expressed gene
+    empty = counts.sum(axis=1) == 0
+    if empty.any():
+        counts[empty, np.argmax(mu[empty], axis=1)] = 1.0
+
+    return counts, size_factor

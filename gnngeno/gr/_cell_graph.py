@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from .. import _keys as keys
 from .._logging import logger
 from .._settings import keep_torch_threads, resolve_seed
-from .._validate import InputError, check_adata, is_integer_valued
+from .._validate import InputError, check_adata, is_counts
 
 
 def _log_normalised(X, *, target_sum: float = 1e4):
@@ -101,7 +101,7 @@ def cell_graph(
     else:
         X = adata.layers[layer] if layer is not None else adata.X
         if normalize is None:
-            normalize = is_integer_valued(X)
+            normalize = is_counts(X)
         if normalize:
             from .._validate import warn_if_lognormalized
 
@@ -132,3 +132,107 @@ def cell_graph(
     logger.info(f"cell graph: {adata.n_obs} cells, {n_neighbors} neighbours, "
                 f"{time.perf_counter() - t0:.1f} s")
     return adata if copy else None
+
+
+SCANPY_GRAPH_KEY = "connectivities"  # .obsp name of the graph scanpy.pp.neighbors writes
+
+
+def _stored_graph(adata, graph_key: str) -> sp.csr_matrix:
+    """``adata.obsp`` connectivities named by ``graph_key`` (the graph key or the raw name)."""
+    name = keys.connectivities_key(graph_key)
+    for cand in (name, graph_key):
+        if cand in adata.obsp:
+            A = sp.csr_matrix(adata.obsp[cand], dtype=np.float32)
+            break
+    else:
+        raise InputError(f"graph_key={graph_key!r}: neither {name!r} nor {graph_key!r} is in "
+                         f"adata.obsp (present: {list(adata.obsp)}). Build it with "
+                         "gnngeno.gr.cell_graph(adata) or pass graph_key=None to build one.")
+    if A.shape != (adata.n_obs, adata.n_obs):
+        raise InputError(f"the graph {graph_key!r} is {A.shape}, expected cells x cells "
+                         f"({adata.n_obs}, {adata.n_obs}).")
+    return A
+
+
+def get_cell_graph(
+    adata,
+    *,
+    graph_key: str | None = None,
+    layer: str | None = None,
+    use_rep: str | None = None,
+    n_neighbors: int = 15,
+    n_pcs: int = 50,
+    normalize: bool | None = None,
+    transformer=None,
+    seed: int | None = 0,
+    return_pca: bool = False,
+):
+    """The cell kNN connectivities of ``adata``: stored in ``.obsp``, or built without writing.
+
+    With ``graph_key`` the graph is read from ``adata.obsp[f"{graph_key}_connectivities"]``
+    (as :func:`cell_graph` writes it) or ``adata.obsp[graph_key]`` (e.g. scanpy's
+    ``"connectivities"``); ``graph_key="auto"`` reads the graph :func:`cell_graph` writes by
+    default or else scanpy's, when either is present (and says so in the log). Otherwise
+    :func:`cell_graph` builds one on a temporary AnnData holding the same matrix (and
+    ``.obsm[use_rep]``), so the caller's AnnData is unchanged.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes AnnData.
+    graph_key
+        Key of a graph already in ``adata.obsp`` (connectivities key or raw ``.obsp`` name).
+        ``"auto"``: ``"gnngeno_cell"`` or scanpy's ``"connectivities"`` when present, else
+        build one. ``None``: build one.
+    layer, use_rep, n_neighbors, n_pcs, normalize, transformer
+        Options of :func:`cell_graph` when the graph is built. ``n_neighbors`` is capped at
+        ``n_obs - 1``.
+    seed
+        Random seed of the PCA and the neighbour search (``None``: ``settings.seed``).
+    return_pca
+        Also return the PCA the graph was built on (``None`` when the graph was read from
+        ``.obsp`` or built on ``use_rep``).
+
+    Returns
+    -------
+    ``scipy.sparse.csr_matrix`` float32 (cells, cells) connectivities; with
+    ``return_pca=True`` the pair ``(connectivities, pca)``, ``pca`` a float32
+    ``(cells, n_pcs)`` array or ``None``.
+
+    Examples
+    --------
+    >>> import gnngeno as gg
+    >>> adata, _ = gg.datasets.simulate(n_cells=60, n_genes=30, n_tfs=3, seed=0)
+    >>> A = gg.gr.get_cell_graph(adata, n_neighbors=5, transformer="sklearn")
+    >>> A.shape, A.dtype
+    ((60, 60), dtype('float32'))
+    """
+    import anndata as ad
+
+    if graph_key == "auto":
+        graph_key = next((k for k in (keys.connectivities_key(keys.CELL_GRAPH_KEY),
+                                      SCANPY_GRAPH_KEY) if k in adata.obsp), None)
+        if graph_key is not None:
+            logger.info(f"using the cell graph in adata.obsp[{graph_key!r}] (pass "
+                        "graph_key=None to build a new one)")
+    if graph_key is not None:
+        A = _stored_graph(adata, graph_key)
+        return (A, None) if return_pca else A
+    if layer is not None and use_rep is None and layer not in adata.layers:
+        raise InputError(f"layer={layer!r} is not in adata.layers (present: "
+                         f"{list(adata.layers)}). Pass layer=None for adata.X.")
+    X = adata.layers[layer] if layer is not None and use_rep is None else adata.X
+    holder = ad.AnnData(X=X, obs=adata.obs[[]].copy(), var=adata.var[[]].copy())
+    if use_rep is not None:
+        if use_rep not in adata.obsm:
+            raise InputError(f"use_rep={use_rep!r} is not in adata.obsm (present: "
+                             f"{list(adata.obsm)}). Compute it first or pass use_rep=None.")
+        holder.obsm[use_rep] = adata.obsm[use_rep]
+    n_neighbors = int(min(n_neighbors, adata.n_obs - 1))
+    cell_graph(holder, n_neighbors=n_neighbors, n_pcs=n_pcs, use_rep=use_rep,
+               normalize=normalize, transformer=transformer, seed=seed)
+    A = sp.csr_matrix(holder.obsp[keys.connectivities_key(keys.CELL_GRAPH_KEY)],
+                      dtype=np.float32)
+    if not return_pca:
+        return A
+    return A, holder.obsm.get(f"{keys.CELL_GRAPH_KEY}_pca")

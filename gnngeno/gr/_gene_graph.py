@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 
 from .. import _keys as keys
-from .._validate import InputError, check_adata, check_choice, check_tfs, is_integer_valued
+from .._validate import InputError, check_adata, check_choice, check_tfs, is_counts
 from ._cell_graph import _log_normalised
 
 
@@ -102,7 +102,7 @@ def gene_graph(
     X = check_adata(adata, layer=layer, min_cells=3, min_genes=2, allow_empty_genes="warn")
     adata = adata.copy() if copy else adata
     if normalize is None:
-        normalize = is_integer_valued(X)
+        normalize = is_counts(X)
     if normalize:
         from .._validate import warn_if_lognormalized
 

@@ -1,18 +1,12 @@
-"""Readers: expression matrices, gene networks, TF lists and GRN benchmark folders.
+"""Readers and writers: expression matrices, gene networks, TF lists, GRN benchmark folders,
+sequences and motifs, and ``.h5ad`` files read and written in row blocks.
 
 Every expression reader returns a cells x genes :class:`~anndata.AnnData` with unique gene
 names, raw counts kept in ``layers['counts']`` when the values are counts, and
 ``uns['gnngeno_source']`` recording the file and format read.
 """
 
-from ._backed import (
-    ChunkWriter,
-    backed_cell_graph,
-    chunked_pca,
-    iter_chunks,
-    load_sparse,
-    write_elems,
-)
+from ._backed import ChunkWriter, iter_chunks, load_sparse, write_elems
 from ._expression import (
     read_10x_h5,
     read_10x_mtx,
@@ -21,7 +15,13 @@ from ._expression import (
     read_h5ad,
     read_table,
 )
-from ._grn_benchmark import GRNBenchmark, read_grn_benchmark
+from ._grn_benchmark import (
+    GRNBenchmark,
+    audit_grn_splits,
+    is_undirected,
+    read_grn_benchmark,
+    repair_grn_splits,
+)
 from ._motifs import Motif, read_meme, write_meme
 from ._network import read_beeline_network, read_network, read_tfs
 from ._sequence import read_deepbind, read_fasta, read_sequence_table, read_sequences, write_fasta
@@ -37,6 +37,9 @@ __all__ = [
     "read_table",
     # networks and benchmarks
     "GRNBenchmark",
+    "audit_grn_splits",
+    "is_undirected",
+    "repair_grn_splits",
     "read_beeline_network",
     "read_grn_benchmark",
     "read_network",
@@ -45,6 +48,5 @@ __all__ = [
     "read_fasta", "write_fasta", "read_deepbind", "read_sequence_table", "read_sequences",
     "Motif", "read_meme", "write_meme",
     # out of core (backed .h5ad)
-    "ChunkWriter", "backed_cell_graph", "chunked_pca", "iter_chunks", "load_sparse",
-    "write_elems",
+    "ChunkWriter", "iter_chunks", "load_sparse", "write_elems",
 ]

@@ -1,30 +1,23 @@
-"""Out-of-core AnnData: read ``.h5ad`` files in row chunks, PCA and cell graphs without loading
-the expression matrix, and write results back chunk by chunk.
+"""Out-of-core AnnData: read ``.h5ad`` files in row chunks and write results back chunk by chunk.
 
 AnnData's backed mode (``anndata.read_h5ad(path, backed="r")``) leaves ``X`` on disk but loads
 every layer into memory; the functions here read ``X`` *or a layer* straight from the HDF5
 file, one block of rows at a time, as CSR:
 
 - :func:`iter_chunks` yields ``(rows, csr_chunk)``;
-- :func:`chunked_pca` computes PCA of the log-normalised matrix with a randomised SVD whose
-  every product with the data is a pass over chunks (implicit centring: no dense copy);
-- :func:`backed_cell_graph` builds the kNN cell graph on that PCA with
-  :func:`gnngeno.gr.cell_graph` and returns (or writes) it;
 - :func:`load_sparse` reads the matrix as one CSR, chunk by chunk (never dense);
 - :class:`ChunkWriter` writes a ``(cells, k)`` result into ``.layers``/``.obsm`` of the file
   block by block under a temporary name and renames it into place when complete, so an
   interrupted write never leaves a partial result under the final name; :func:`write_elems`
   writes small elements (``.obsm``, ``.obsp``, ``.uns``) the same way.
 
-Memory: a chunk (``chunk_size`` rows, sparse), the ``(cells, n_comps + 10)`` sketch of the
-randomised SVD and the result; the file itself is read several times (HDF5 and the OS cache
-make the later passes cheap).
+PCA and cell graphs built on these readers live with the other preprocessing and graph
+builders: :func:`gnngeno.pp.chunked_pca` and :func:`gnngeno.gr.backed_cell_graph`.
 """
 
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,9 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _keys as keys
-from .._logging import logger, progress
-from .._settings import resolve_seed
+from .._logging import progress
 from .._validate import InputError
 
 PathLike = str | os.PathLike
@@ -98,8 +89,14 @@ class _RowReader:
         return sp.csr_matrix((data, idx, ptr), shape=(stop - start, self.shape[1]))
 
 
-def _source_info(source, layer: str | None):
-    """(path, n_obs, n_vars) of a path or a backed AnnData."""
+def _row_slices(n: int, chunk_size: int) -> Iterator[slice]:
+    """Consecutive ``slice`` objects covering ``range(n)`` in blocks of ``chunk_size``."""
+    for start in range(0, n, chunk_size):
+        yield slice(start, min(start + chunk_size, n))
+
+
+def source_shape(source, layer: str | None = None):
+    """``(path, n_obs, n_vars)`` of an ``.h5ad`` path or AnnData (``path`` is ``None`` in memory)."""
     from anndata import AnnData
 
     if isinstance(source, AnnData):
@@ -136,13 +133,11 @@ def iter_chunks(source, *, layer: str | None = None, chunk_size: int = 10_000,
     """
     from anndata import AnnData
 
-    from ..data._minibatch import iter_slices
-
     if chunk_size < 1:
         raise InputError(f"chunk_size must be >= 1, got {chunk_size}.")
     if isinstance(source, AnnData) and not source.isbacked:
         M = source.layers[layer] if layer is not None else source.X
-        slices = iter_slices(source.n_obs, chunk_size)
+        slices = _row_slices(source.n_obs, chunk_size)
         if desc:
             slices = progress(slices, total=-(-source.n_obs // chunk_size), desc=desc)
         for s in slices:
@@ -152,7 +147,7 @@ def iter_chunks(source, *, layer: str | None = None, chunk_size: int = 10_000,
     with _h5(path) as f:
         reader = _RowReader(f, layer)
         n = reader.shape[0]
-        slices = iter_slices(n, chunk_size)
+        slices = _row_slices(n, chunk_size)
         if desc:
             slices = progress(slices, total=-(-n // chunk_size), desc=desc)
         for s in slices:
@@ -173,213 +168,12 @@ def load_sparse(source, *, layer: str | None = None, chunk_size: int = 50_000,
     return M
 
 
-def _normalise_chunk(X: sp.csr_matrix, target_sum: float) -> sp.csr_matrix:
-    from ..pp._mask import log1p_normalized
-
-    return log1p_normalized(sp.csr_matrix(X), target_sum=target_sum)
-
-
-def _is_counts(X: sp.csr_matrix) -> bool:
-    d = X.data
-    return bool(d.size == 0 or (np.all(d >= 0) and np.all(np.abs(d - np.round(d)) < 1e-6)))
-
-
-# --------------------------------------------------------------------------- PCA
-def chunked_pca(source, *, n_comps: int = 50, layer: str | None = None,
-                normalize: bool | None = None, target_sum: float = 1e4,
-                chunk_size: int = 20_000, n_iter: int = 3, oversample: int = 10,
-                seed: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """PCA of the (log-normalised) expression, reading the matrix in chunks.
-
-    A randomised SVD (Halko et al. 2011, as in :func:`sklearn.utils.extmath.randomized_svd`)
-    of the centred matrix ``X - 1 mu^T`` in which every product with ``X`` is one pass over
-    row chunks and the centring is applied to the products (``X`` is never densified or
-    centred). ``2 * n_iter + 2`` passes in all.
-
-    Parameters
-    ----------
-    source
-        ``.h5ad`` path, backed AnnData, or in-memory AnnData.
-    n_comps
-        Components (capped by the matrix size).
-    layer
-        Layer to read (``None``: ``X``).
-    normalize
-        Library-size normalise to ``target_sum`` and ``log1p`` each chunk first. ``None``: when
-        the first chunk holds whole non-negative numbers (counts).
-    target_sum
-        Normalisation total.
-    chunk_size
-        Rows per chunk.
-    n_iter
-        Power iterations (more: more accurate trailing components).
-    oversample
-        Extra random directions of the sketch.
-    seed
-        Random seed (default ``settings.seed``); results repeat exactly.
-
-    Returns
-    -------
-    scores
-        ``(n_cells, n_comps)`` float32 PCA coordinates (as ``adata.obsm["X_pca"]``).
-    info
-        ``components`` ``(n_comps, n_genes)``, ``mean`` ``(n_genes,)``, ``variance`` and
-        ``variance_ratio`` ``(n_comps,)``, ``normalize``, ``passes``, ``seconds``.
-    """
-    import torch
-
-    seed = resolve_seed(seed)
-    t0 = time.perf_counter()
-    path_or_ad = source
-    _, n, g = _source_info(source, layer)
-    k = int(min(n_comps, n - 1, g - 1))
-    if k < 1:
-        raise InputError(f"too few cells ({n}) or genes ({g}) for PCA.")
-    ell = int(min(k + oversample, g, n))
-    passes = 0
-    bar = progress(total=(2 * int(n_iter) + 2) * -(-n // chunk_size), desc="chunked PCA")
-
-    def chunks(desc):
-        nonlocal passes, normalize
-        passes += 1
-        for s, C in iter_chunks(path_or_ad, layer=layer, chunk_size=chunk_size):
-            if normalize is None:
-                normalize = _is_counts(C)
-            yield s, (_normalise_chunk(C, target_sum) if normalize else C)
-            bar.update(1)
-
-    def spmm(C: sp.csr_matrix, D: np.ndarray) -> np.ndarray:
-        from ..data._minibatch import to_torch_csr
-
-        return torch.sparse.mm(to_torch_csr(C), torch.from_numpy(D)).numpy()
-
-    def spmm_t(C: sp.csr_matrix, D: np.ndarray) -> np.ndarray:
-        from ..data._minibatch import to_torch_csr
-
-        return torch.sparse.mm(to_torch_csr(C.T.tocsr()), torch.from_numpy(D)).numpy()
-
-    rng = np.random.default_rng(seed)
-    omega = rng.standard_normal((g, ell)).astype(np.float32)
-    # pass 1: Y = X omega and the column means (centring applied afterwards)
-    Y = np.empty((n, ell), dtype=np.float32)
-    col_sum = np.zeros(g, dtype=np.float64)
-    col_sq = np.zeros(g, dtype=np.float64)
-    for s, C in chunks("PCA pass 1"):
-        Y[s] = spmm(C, omega)
-        col_sum += np.asarray(C.sum(axis=0)).ravel()
-        col_sq += np.asarray(C.multiply(C).sum(axis=0)).ravel()
-    mu = (col_sum / n).astype(np.float32)
-    Y -= mu @ omega
-
-    def xt_times(Q: np.ndarray) -> np.ndarray:  # (X - 1 mu^T)^T Q, (g, ell)
-        Z = np.zeros((g, Q.shape[1]), dtype=np.float64)
-        for s, C in chunks("PCA pass"):
-            Z += spmm_t(C, np.ascontiguousarray(Q[s]))
-        Z -= np.outer(mu, Q.sum(axis=0))
-        return Z.astype(np.float32)
-
-    def x_times(Z: np.ndarray, out: np.ndarray) -> np.ndarray:  # (X - 1 mu^T) Z, (n, ell)
-        for s, C in chunks("PCA pass"):
-            out[s] = spmm(C, Z)
-        out -= mu @ Z
-        return out
-
-    def orth(M: np.ndarray) -> np.ndarray:  # torch's QR: multithreaded, ~3x numpy's here
-        return torch.linalg.qr(torch.from_numpy(M)).Q.numpy()
-
-    for _ in range(int(n_iter)):
-        Q = orth(Y)
-        Z = orth(xt_times(Q))
-        Y = x_times(np.ascontiguousarray(Z), Y)
-    Q = orth(Y)
-    del Y
-    B = xt_times(Q).T  # (ell, g) = Q^T (X - 1 mu^T)
-    bar.close()
-    Ub, S, Vt = np.linalg.svd(B.astype(np.float64), full_matrices=False)
-    U = Q @ Ub[:, :k].astype(np.float32)
-    # deterministic signs (sklearn's svd_flip on V: largest |loading| positive)
-    signs = np.sign(Vt[np.arange(k), np.argmax(np.abs(Vt[:k]), axis=1)])
-    signs[signs == 0] = 1
-    U *= signs.astype(np.float32)
-    scores = (U * S[:k].astype(np.float32)).astype(np.float32)
-    components = (Vt[:k] * signs[:, None]).astype(np.float32)
-    total_var = float(((col_sq / n) - (col_sum / n) ** 2).sum() * n / max(n - 1, 1))
-    variance = (S[:k] ** 2 / max(n - 1, 1)).astype(np.float32)
-    info = {"components": components, "mean": mu, "variance": variance,
-            "variance_ratio": (variance / total_var if total_var > 0 else variance * 0),
-            "normalize": bool(normalize), "passes": passes,
-            "seconds": time.perf_counter() - t0}
-    logger.info(f"chunked PCA: {n} x {g} -> {k} components, {passes} passes, "
-                f"{info['seconds']:.1f} s")
-    return scores, info
-
-
-def _read_obs_names(path: PathLike) -> Any:
+def read_obs(path: PathLike):
+    """The ``obs`` table of an ``.h5ad`` file, read without touching ``X`` or the layers."""
     import anndata as ad
 
     with _h5(path) as f:
-        obs = ad.io.read_elem(f["obs"])
-    return obs
-
-
-def backed_cell_graph(source, *, n_neighbors: int = 15, n_pcs: int = 50,
-                      layer: str | None = None, normalize: bool | None = None,
-                      chunk_size: int = 20_000, metric: str = "euclidean", transformer=None,
-                      key_added: str = keys.CELL_GRAPH_KEY, seed: int | None = None,
-                      write: bool = False):
-    """Cell kNN graph of an ``.h5ad`` file without loading its expression matrix.
-
-    :func:`chunked_pca` of the log-normalised matrix, then :func:`gnngeno.gr.cell_graph` with
-    ``use_rep`` on that PCA (``scanpy.pp.neighbors``; UMAP connectivities).
-
-    Parameters
-    ----------
-    source
-        ``.h5ad`` path (or backed AnnData).
-    n_neighbors, n_pcs, metric, transformer, key_added, seed
-        As in :func:`gnngeno.gr.cell_graph`.
-    layer, normalize, chunk_size
-        As in :func:`chunked_pca`.
-    write
-        Also write ``.obsm[f"{key_added}_pca"]``, the two ``.obsp`` graphs and
-        ``.uns[key_added]`` into the file (atomically per element, see :func:`write_elems`).
-
-    Returns
-    -------
-    An in-memory AnnData with the file's ``obs`` and no genes (``X`` is not loaded) holding
-    ``.obsm[f"{key_added}_pca"]``, ``.obsp[f"{key_added}_connectivities"]``,
-    ``.obsp[f"{key_added}_distances"]`` and ``.uns[key_added]`` (parameters, including
-    ``"backed": True`` and the PCA's explained variance ratio).
-    """
-    import anndata as ad
-
-    from ..gr import cell_graph
-
-    seed = resolve_seed(seed)
-    path = Path(source.filename if isinstance(source, ad.AnnData) else source)
-    t0 = time.perf_counter()
-    pca, info = chunked_pca(path, n_comps=n_pcs, layer=layer, normalize=normalize,
-                            chunk_size=chunk_size, seed=seed)
-    obs = _read_obs_names(path)
-    if obs.shape[0] != pca.shape[0]:
-        raise InputError(f"{path}: obs has {obs.shape[0]} rows but the matrix {pca.shape[0]}.")
-    rep_key = f"{key_added}_pca"
-    holder = ad.AnnData(X=sp.csr_matrix((pca.shape[0], 1), dtype=np.float32),
-                        obs=obs[[]].copy(), obsm={rep_key: pca})
-    n_neighbors = int(min(n_neighbors, pca.shape[0] - 1))
-    cell_graph(holder, n_neighbors=n_neighbors, use_rep=rep_key, metric=metric,
-               transformer=transformer, key_added=key_added, seed=seed)
-    uns = dict(holder.uns[key_added])
-    uns["params"] = dict(uns["params"], n_pcs=int(pca.shape[1]), layer=layer,
-                         normalize=info["normalize"], backed=True, use_rep=None)
-    uns["pca"] = {"variance_ratio": np.asarray(info["variance_ratio"]),
-                  "variance": np.asarray(info["variance"])}
-    out = ad.AnnData(obs=obs, obsm={rep_key: pca},
-                     obsp={k: holder.obsp[k] for k in holder.obsp}, uns={key_added: uns})
-    logger.info(f"backed cell graph of {path}: {time.perf_counter() - t0:.1f} s")
-    if write:
-        write_elems(path, obsm={rep_key: pca}, obsp=dict(out.obsp), uns={key_added: uns})
-    return out
+        return ad.io.read_elem(f["obs"])
 
 
 # --------------------------------------------------------------------------- writing
@@ -527,5 +321,4 @@ class ChunkWriter:
             self._f = None
 
 
-__all__ = ["ChunkWriter", "backed_cell_graph", "chunked_pca", "iter_chunks", "load_sparse",
-           "write_elems"]
+__all__ = ["ChunkWriter", "iter_chunks", "load_sparse", "write_elems"]

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from anndata import AnnData
 
 from .. import _keys as keys
-from .._validate import InputError, InputWarning, check_choice
+from .._validate import InputError, InputWarning, check_choice, label_kind
 from ._utils import (
     MissingInputError,
     PathLike,
@@ -435,28 +435,9 @@ def _natural_sort(values) -> list[str]:
 
 
 # --- text tables ---------------------------------------------------------------------------------
-_ENSEMBL = re.compile(r"^ENS[A-Z]*[GT]\d{6,}")
-_BARCODE = re.compile(r"^([A-Za-z0-9]+[_:\-.#])?[ACGTN]{8,}(-\d+)?([_:\-.#][A-Za-z0-9]+)?$")
-_CELL_WORD = re.compile(r"(?i)(cell|barcode|sample|^bc\d)")
-_GENE_WORD = re.compile(r"(?i)^(gene|feature)[_\-.]?\d+$")
-_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9\-.@/]{0,19}$")
-
-
-def _label_kind(label: str) -> int:
-    """+1 when ``label`` looks like a gene, -1 like a cell, 0 when it cannot tell."""
-    s = str(label).strip()
-    if _GENE_WORD.match(s) or _ENSEMBL.match(s):
-        return 1
-    if _CELL_WORD.search(s) or _BARCODE.match(s) or re.search(r"[_:#]", s):
-        return -1
-    if _SYMBOL.match(s) and re.search(r"[A-Za-z]", s):
-        return 1
-    return 0
-
-
 def _axis_score(labels: pd.Index) -> float:
     sample = labels[:: max(1, len(labels) // 1000)]
-    return float(np.mean([_label_kind(x) for x in sample])) if len(sample) else 0.0
+    return float(np.mean([label_kind(x) for x in sample])) if len(sample) else 0.0
 
 
 def _detect_orientation(rows: pd.Index, cols: pd.Index, path: Path) -> str:
@@ -545,7 +526,7 @@ def read_expression(path: PathLike, **kwargs) -> AnnData:
                                       :func:`read_h5ad`, by content
     folder with ``matrix.mtx(.gz)``   :func:`read_10x_mtx` (also a path to the ``.mtx`` file)
     folder with ``ExpressionData``    :func:`read_table` (genes x cells, BEELINE)
-    ``.csv``/``.tsv``/``.txt``(.gz)   :func:`read_table`
+    ``.csv``/``.tsv``/``.txt(.gz)``   :func:`read_table`
     ================================  ==========================================================
 
     Parameters

@@ -56,6 +56,9 @@ class GRNBenchmark:
         Short name such as ``"mESC/Specific"``.
     path
         The folder that was read.
+    leaks
+        What the split files leak from training into evaluation, see
+        :func:`audit_grn_splits` (``{}`` without split files).
     """
 
     adata: AnnData
@@ -64,6 +67,7 @@ class GRNBenchmark:
     splits: dict[str, pd.DataFrame] = field(default_factory=dict)
     name: str = ""
     path: Path | None = None
+    leaks: dict[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         sp = ", ".join(f"{k}: {len(v)} pairs ({int(v[LABEL].sum())} pos)"
@@ -167,8 +171,102 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto") -> GRNBe
 
     split_dir = _resolve_split(root, split)
     splits = _read_splits(split_dir, root, genes, network) if split_dir is not None else {}
-    return GRNBenchmark(adata=adata, network=network, tfs=tfs, splits=splits,
-                        name=_benchmark_name(root), path=root)
+    name = _benchmark_name(root)
+    leaks = audit_grn_splits(splits, undirected=is_undirected(name)) if splits else {}
+    if leaks:
+        logger.info("%s split audit: %d test negatives are training positives (%d reversed), "
+                    "%d test positives are training positives, %d test pairs are training "
+                    "negatives%s", name, leaks["test_neg_train_pos"],
+                    leaks["test_neg_train_pos_reversed"], leaks["test_pos_train_pos"],
+                    leaks["test_pairs_train_neg"],
+                    "; gnngeno.io.repair_grn_splits removes them" if any(leaks.values()) else "")
+    return GRNBenchmark(adata=adata, network=network, tfs=tfs, splits=splits, name=name,
+                        path=root, leaks=leaks)
+
+
+def is_undirected(name: str) -> bool:
+    """Whether a benchmark's reference network is undirected (STRING functional links)."""
+    return "string" in str(name).lower()
+
+
+def _pair_index(df: pd.DataFrame, reverse: bool = False) -> pd.MultiIndex:
+    a, b = (keys.TARGET, keys.SOURCE) if reverse else (keys.SOURCE, keys.TARGET)
+    return pd.MultiIndex.from_arrays([df[a].astype(str), df[b].astype(str)])
+
+
+def _leak_masks(splits: dict[str, pd.DataFrame], part: str, undirected: bool
+                ) -> dict[str, np.ndarray]:
+    train = splits["train"]
+    train_pos = _pair_index(train[train[LABEL] == 1])
+    train_neg = _pair_index(train[train[LABEL] == 0])
+    df = splits[part]
+    neg = df[LABEL].to_numpy() == 0
+    here, rev = _pair_index(df), _pair_index(df, reverse=True)
+    out = {"neg_train_pos": neg & here.isin(train_pos),
+           "neg_train_pos_reversed": neg & rev.isin(train_pos) & ~here.isin(train_pos),
+           "pos_train_pos": ~neg & here.isin(train_pos),
+           "pairs_train_neg": here.isin(train_neg)}
+    if not undirected:
+        out["neg_train_pos_reversed"] = out["neg_train_pos_reversed"] & False
+    return out
+
+
+def audit_grn_splits(splits: dict[str, pd.DataFrame], *, undirected: bool = False
+                     ) -> dict[str, int]:
+    """Count the evaluation pairs of given split files that training has already seen.
+
+    Parameters
+    ----------
+    splits
+        ``{"train", "validation", "test"}`` pair tables (``source, target, label``).
+    undirected
+        The reference is undirected (STRING): a test negative whose reverse is a training
+        positive is a known edge too.
+
+    Returns
+    -------
+    dict with, for ``test`` (and ``val`` for validation): ``test_neg_train_pos`` (test
+    negatives that are training positives), ``test_neg_train_pos_reversed`` (whose reverse is,
+    counted for undirected references only), ``test_pos_train_pos`` (test positives that are
+    training positives) and ``test_pairs_train_neg`` (test pairs that are training
+    negatives); all 0 for a sound split.
+    """
+    out: dict[str, int] = {}
+    for part, short in (("test", "test"), ("validation", "val")):
+        if part not in splits or "train" not in splits:
+            continue
+        for k, m in _leak_masks(splits, part, undirected).items():
+            out[f"{short}_{k}"] = int(m.sum())
+    return out
+
+
+def repair_grn_splits(bench: GRNBenchmark, *, undirected: bool | None = None) -> GRNBenchmark:
+    """A copy of ``bench`` whose validation and test files hold no pair that training has
+    seen (the rows counted by :func:`audit_grn_splits` are dropped); ``leaks`` is recomputed.
+
+    Parameters
+    ----------
+    bench
+        A benchmark read by :func:`read_grn_benchmark`.
+    undirected
+        Treat the reference as undirected (default: for STRING).
+    """
+    import copy
+
+    und = is_undirected(bench.name) if undirected is None else bool(undirected)
+    if not bench.splits:
+        raise InputError(f"{bench.name or 'the benchmark'} holds no split files to repair.")
+    splits = dict(bench.splits)
+    for part in ("test", "validation"):
+        if part in splits:
+            bad = np.zeros(len(splits[part]), bool)
+            for m in _leak_masks(bench.splits, part, und).values():
+                bad |= m
+            splits[part] = splits[part].loc[~bad].reset_index(drop=True)
+    out = copy.copy(bench)
+    out.splits = splits
+    out.leaks = audit_grn_splits(splits, undirected=und)
+    return out
 
 
 def _read_beeline_expression(path: Path) -> AnnData:

@@ -8,12 +8,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from .. import _keys as keys
-from .._validate import InputError, InputWarning, is_integer_valued
+from .._validate import InputError, InputWarning, is_counts
 
 PathLike = str | os.PathLike
 
@@ -196,16 +194,8 @@ def finish_adata(adata, path: Path, fmt: str, *, counts: bool = True):
     adata.var_names = make_unique(adata.var_names, what="gene names", path=path)
     adata.obs_names = make_unique(adata.obs_names, what="cell names", path=path)
     X = adata.X
-    if counts and X is not None and keys.COUNTS_LAYER not in adata.layers and _is_counts(X):
+    if counts and X is not None and keys.COUNTS_LAYER not in adata.layers and is_counts(X):
         adata.layers[keys.COUNTS_LAYER] = X.copy()
     adata.uns[keys.READER_SOURCE_KEY] = {"path": str(path), "format": fmt}
     return adata
 
-
-def _is_counts(X) -> bool:
-    vals = X.data if sp.issparse(X) else np.asarray(X)
-    if vals.size == 0:
-        return False
-    if vals.dtype.kind == "f" and not np.isfinite(vals).all():
-        return False
-    return bool(vals.min() >= 0) and is_integer_valued(X)

@@ -12,11 +12,14 @@ from ._grn import (  # noqa: F401
     auprc,
     auprc_ratio,
     auroc,
+    auroc_by_degree,
     candidate_pairs,
     density,
     early_precision,
     early_precision_ratio,
+    epr_tf_edges,
     evaluate_grn,
+    full_space_metrics,
     grn_metrics,
 )
 from ._imputation import clustering_agreement, imputation_metrics  # noqa: F401

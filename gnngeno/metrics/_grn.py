@@ -166,5 +166,113 @@ def evaluate_grn(scores: pd.DataFrame, truth: pd.DataFrame | None = None, *,
     return grn_metrics(y, s)
 
 
-__all__ = ["auprc", "auprc_ratio", "auroc", "candidate_pairs", "density", "early_precision",
-           "early_precision_ratio", "evaluate_grn", "grn_metrics"]
+def epr_tf_edges(y_true, y_score, sources, *, tfs) -> float:
+    """BEELINE's early precision ratio over TF edges only.
+
+    Only candidates whose source is a TF count (ground-truth edges out of non-TFs cannot be
+    predicted by a TF -> gene method); ``k`` is the number of true TF edges among them and the
+    random precision is ``k`` over the number of those candidates (the fixed definition of
+    Murali-group/Beeline#131).
+
+    Parameters
+    ----------
+    y_true, y_score
+        Labels and scores of the candidates.
+    sources
+        Source (gene position or name) of each candidate.
+    tfs
+        The TFs.
+    """
+    keep = np.isin(np.asarray(sources).ravel(), np.asarray(tfs))
+    if not keep.any():
+        raise InputError("no candidate starts at one of the tfs; pass the TFs of the candidates.")
+    y, s = _check(np.asarray(y_true).ravel()[keep], np.asarray(y_score).ravel()[keep])
+    return early_precision_ratio(y, s)
+
+
+def auroc_by_degree(y_true, y_score, degree, *, threshold: float | None = None
+                    ) -> dict[str, float]:
+    """AUROC of the candidates of low- and of high-degree TFs.
+
+    Parameters
+    ----------
+    y_true, y_score
+        Labels and scores of the candidates.
+    degree
+        Training out-degree of each candidate's TF.
+    threshold
+        Candidates whose TF degree is ``<= threshold`` are "low" (default: the median of
+        ``degree`` over the candidates).
+
+    Returns
+    -------
+    ``{"auroc_low_degree", "auroc_high_degree", "degree_threshold"}``; NaN for a stratum
+    that lacks positives or negatives.
+    """
+    y = np.asarray(y_true, dtype=float).ravel()
+    s = np.asarray(y_score, dtype=float).ravel()
+    d = np.asarray(degree, dtype=float).ravel()
+    if not y.shape == s.shape == d.shape:
+        raise InputError(f"y_true, y_score and degree must have one entry per candidate, got "
+                         f"{y.size}, {s.size} and {d.size}.")
+    thr = float(np.median(d)) if threshold is None else float(threshold)
+    out: dict[str, float] = {}
+    for name, mask in (("low", d <= thr), ("high", d > thr)):
+        ok = mask.any() and 0 < y[mask].sum() < mask.sum()
+        out[f"auroc_{name}_degree"] = auroc(y[mask], s[mask]) if ok else float("nan")
+    out["degree_threshold"] = thr
+    return out
+
+
+def full_space_metrics(scores, positives, *, tf_index, exclude=None, sources=None,
+                       targets=None) -> dict[str, float]:
+    """Rank the full candidate space: every TF x gene pair of a score matrix.
+
+    Parameters
+    ----------
+    scores
+        ``(n_tfs, n_genes)`` scores, rows following ``tf_index``.
+    positives
+        ``(2, E)`` positive pairs (gene positions) to find; pairs not starting at a TF of
+        ``tf_index`` are ignored.
+    tf_index
+        Gene position of each row of ``scores``.
+    exclude
+        ``(2, E')`` pairs left out of the ranking (training positives and validation pairs:
+        they are neither positives nor negatives of the test). Self-pairs are always left out.
+    sources, targets
+        Restrict the ranking to these TFs / target genes (gene positions; e.g. the held-out
+        TFs of an inductive split, whose full candidate space is their own rows).
+
+    Returns
+    -------
+    dict of :func:`grn_metrics` over all remaining candidates.
+    """
+    S = np.asarray(scores, dtype=float)
+    tf_index = np.asarray(tf_index, dtype=np.int64)
+    n_tfs, n = S.shape
+    if len(tf_index) != n_tfs:
+        raise InputError(f"scores have {n_tfs} rows but tf_index has {len(tf_index)} TFs.")
+    row = np.full(max(n, int(tf_index.max(initial=0)) + 1), -1, np.int64)
+    row[tf_index] = np.arange(n_tfs)
+    y = np.zeros((n_tfs, n))
+    pos = np.asarray(positives, dtype=np.int64).reshape(2, -1)
+    pos = pos[:, row[pos[0]] >= 0]
+    y[row[pos[0]], pos[1]] = 1
+    keep = np.ones((n_tfs, n), bool)
+    keep[np.arange(n_tfs), tf_index[tf_index < n]] = False
+    if sources is not None:
+        keep &= np.isin(tf_index, np.asarray(sources, dtype=np.int64))[:, None]
+    if targets is not None:
+        keep &= np.isin(np.arange(n), np.asarray(targets, dtype=np.int64))[None, :]
+    if exclude is not None:
+        ex = np.asarray(exclude, dtype=np.int64).reshape(2, -1)
+        ex = ex[:, row[ex[0]] >= 0]
+        ex = ex[:, y[row[ex[0]], ex[1]] == 0]  # a positive is never excluded
+        keep[row[ex[0]], ex[1]] = False
+    return grn_metrics(y[keep], S[keep])
+
+
+__all__ = ["auprc", "auprc_ratio", "auroc", "auroc_by_degree", "candidate_pairs", "density",
+           "early_precision", "early_precision_ratio", "epr_tf_edges", "evaluate_grn",
+           "full_space_metrics", "grn_metrics"]

@@ -4,9 +4,10 @@ from ._base import BaseModel
 
 __all__ = ["BaseModel"]
 
+from ._grn_crossfit import CrossFit, cross_fit  # noqa: E402
 from ._grn_predictor import GRNPredictor  # noqa: E402
 
-__all__ += ["GRNPredictor"]
+__all__ += ["CrossFit", "GRNPredictor", "cross_fit"]
 
 from ._graph_imputer import GraphImputer  # noqa: E402
 

@@ -11,10 +11,21 @@ from ._likelihoods import LIKELIHOODS, log_gaussian, log_nb, log_zinb, nb_mean  
 
 __all__ += ["LIKELIHOODS", "log_gaussian", "log_nb", "log_zinb", "nb_mean"]
 
-from ._gnn_encoders import CONVS, GNNEncoder  # noqa: E402
+from ._sparse import propagate, sparse_linear, to_torch_csr  # noqa: E402
+
+__all__ += ["propagate", "sparse_linear", "to_torch_csr"]
+
+from ._conv import CONVS, make_conv  # noqa: E402
+from ._encoder import GNNEncoder, GraphEncoder  # noqa: E402
+from ._graph_ops import gcn_adjacency, propagate_features, sgc_propagate  # noqa: E402
+from ._residual_layer import ResidualGraphLayer  # noqa: E402
+
+__all__ += ["gcn_adjacency", "propagate_features", "sgc_propagate", "CONVS", "make_conv",
+            "GraphEncoder", "GNNEncoder", "ResidualGraphLayer"]
+
 from ._link_decoders import DECODERS, LinkDecoder, LinkPredictor  # noqa: E402
 
-__all__ += ["CONVS", "GNNEncoder", "DECODERS", "LinkDecoder", "LinkPredictor"]
+__all__ += ["DECODERS", "LinkDecoder", "LinkPredictor"]
 
 from ._imputer import GraphImputerModule  # noqa: E402
 
@@ -25,11 +36,6 @@ from ._sequence_cnn import SequenceCNN, predict  # noqa: E402
 __all__ += ["SequenceCNN", "predict"]
 
 from ._autoencoders import Autoencoder, ExpressionDecoder, VariationalAutoencoder  # noqa: E402
-from ._graph_autoencoders import GraphAutoencoder, GraphEncoder  # noqa: E402
+from ._graph_autoencoders import GraphAutoencoder  # noqa: E402
 
-__all__ += ["Autoencoder", "ExpressionDecoder", "VariationalAutoencoder", "GraphAutoencoder",
-            "GraphEncoder"]
-
-from ._sparse import propagate, sparse_linear, to_torch_csr  # noqa: E402
-
-__all__ += ["propagate", "sparse_linear", "to_torch_csr"]
+__all__ += ["Autoencoder", "ExpressionDecoder", "VariationalAutoencoder", "GraphAutoencoder"]

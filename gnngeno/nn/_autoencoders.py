@@ -257,6 +257,10 @@ class Autoencoder(nn.Module):
              ) -> dict[str, torch.Tensor]:
         """Loss averaged over the N cells of the batch (``encoder_input``: see :meth:`encode`).
 
+        :class:`gnngeno.train.TrainingPlan` calls it with one mini-batch's keyword arguments
+        (``x``, ``size_factor``, ``encoder_input`` and the epoch's ``kl_weight``) and logs
+        every value of the returned dict.
+
         Returns
         -------
         dict with ``loss`` (to minimise), ``reconstruction`` (negative log-likelihood summed

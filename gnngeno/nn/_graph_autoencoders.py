@@ -1,11 +1,12 @@
 """Graph autoencoder and variational graph autoencoder (PyG ``GAE``/``VGAE``) with GCN, GAT or
 SGC-style encoders, for the cell graph or the gene graph.
 
-Tensors only. The encoder is two graph-convolution layers (``"gcn"``, ``"gat"``), or ``hops``
-propagation steps of the normalised adjacency on the input features followed by an MLP
-(``"sgc"``: ``z = MLP(Â^K X)``, as in SGC, Wu et al. 2019; the propagation is computed once per
-graph and cached, so training costs one MLP, and mini-batches are rows of ``Â^K X``: pass them
-with ``edge_index=None``); the decoder is PyG's inner product
+Tensors only. The encoder is a :class:`~gnngeno.nn.GraphEncoder`: two graph-convolution
+layers (``"gcn"``, ``"gat"``, ``"gatv2"``), or ``hops`` propagation steps of the normalised
+adjacency on the input features followed by an MLP (``"sgc"``: ``z = MLP(Â^K X)``, as in SGC,
+Wu et al. 2019; the propagation is computed once per graph and cached, so training costs one
+MLP, and mini-batches are rows of ``Â^K X``: pass them with ``edge_index=None``); the decoder
+is PyG's inner product
 on node pairs (edge reconstruction with negative sampling), optionally plus an
 :class:`~gnngeno.nn._autoencoders.ExpressionDecoder` that reconstructs every node's features
 (counts with a NB/ZINB likelihood, or values with a Gaussian one), which makes the latent keep
@@ -23,166 +24,9 @@ import torch
 from torch import nn
 
 from ._autoencoders import ExpressionDecoder
-from ._utils import get_activation
-
-CONVS = ("gcn", "gat", "sgc")
-
-
-def gcn_adjacency(edge_index: torch.Tensor, edge_weight: torch.Tensor | None,
-                  num_nodes: int) -> torch.Tensor:
-    """GCN-normalised adjacency with self-loops, ``D^-1/2 (A + I) D^-1/2``, as a sparse CSR
-    tensor in PyG's transposed layout (row = target), for ``GCNConv(normalize=False)``.
-
-    Shapes
-    ------
-    ``edge_index`` (2, E), ``edge_weight`` (E,) -> sparse (N, N).
-    """
-    import warnings
-
-    from torch_geometric.nn.conv.gcn_conv import gcn_norm
-
-    ei, w = gcn_norm(edge_index, edge_weight, num_nodes, add_self_loops=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        adj = torch.sparse_coo_tensor(torch.stack([ei[1], ei[0]]), w, (num_nodes, num_nodes))
-        return adj.coalesce().to_sparse_csr()
-
-
-def propagate_features(adj: torch.Tensor, x: torch.Tensor, hops: int) -> torch.Tensor:
-    """``Â^hops x``: ``hops`` steps of the (normalised, sparse) adjacency ``adj`` on ``x``.
-
-    Shapes
-    ------
-    ``adj`` sparse (N, N), ``x`` (N, F) -> (N, F).
-    """
-    for _ in range(int(hops)):
-        x = adj @ x
-    return x
-
-
-class GraphEncoder(nn.Module):
-    """Graph encoder to a latent, optionally variational: two graph-convolution layers (GCN or
-    GAT), or ``hops`` parameter-free propagation steps followed by an MLP (``"sgc"``).
-
-    Parameters
-    ----------
-    n_input
-        Node feature size F_in.
-    n_hidden
-        Width of the hidden layer (for GAT: the total over heads).
-    n_latent
-        Latent size.
-    conv
-        ``"gcn"`` (:class:`torch_geometric.nn.GCNConv`, uses edge weights), ``"gat"``
-        (:class:`torch_geometric.nn.GATConv`, ``heads`` attention heads in the hidden layer) or
-        ``"sgc"`` (``Â^hops x`` with the GCN-normalised adjacency, uses edge weights, then
-        ``Linear -> BatchNorm (optional) -> activation -> Linear``; the smoothed input is
-        cached while the graph and ``x`` stay the same tensors).
-    variational
-        Return ``(mu, logstd)`` (for :class:`torch_geometric.nn.VGAE`) instead of ``z``.
-    activation, dropout
-        After the hidden layer (dropout also on the input features).
-    heads
-        GAT attention heads.
-    hops
-        Propagation steps of ``"sgc"`` (0: a plain MLP that ignores the graph).
-    batch_norm
-        Batch normalisation in the ``"sgc"`` MLP's hidden layer.
-
-    Shapes
-    ------
-    ``x`` (N, F_in), ``edge_index`` (2, E), ``edge_weight`` (E,) -> ``z`` (N, n_latent) or
-    ``(mu, logstd)``, each (N, n_latent).
-    """
-
-    def __init__(self, n_input: int, n_hidden: int = 128, n_latent: int = 10, *,
-                 conv: str = "gcn", variational: bool = False, activation: str = "relu",
-                 dropout: float = 0.1, heads: int = 4, hops: int = 2,
-                 batch_norm: bool = True) -> None:
-        super().__init__()
-        from torch_geometric.nn import GATConv, GCNConv
-
-        from ._autoencoders import mlp
-
-        if conv not in CONVS:
-            raise ValueError(f"GraphEncoder: conv={conv!r} is not supported; choose one of "
-                             f"{list(CONVS)}.")
-        if int(hops) < 0:
-            raise ValueError(f"GraphEncoder: hops must be >= 0, got {hops}.")
-        self.conv_kind, self.variational, self.hops = conv, variational, int(hops)
-        self._x_cache: tuple | None = None
-        if conv == "sgc":
-            self.body = mlp(n_input, [n_hidden], activation=activation, dropout=dropout,
-                            batch_norm=batch_norm)
-            self.conv_mu = nn.Linear(n_hidden, n_latent)
-            self.conv_logstd = nn.Linear(n_hidden, n_latent) if variational else None
-        elif conv == "gcn":
-            # normalisation is done once per graph in gcn_adjacency (cached), then sparse matmul
-            self.conv1 = GCNConv(n_input, n_hidden, normalize=False)
-            self.conv_mu = GCNConv(n_hidden, n_latent, normalize=False)
-            self.conv_logstd = (GCNConv(n_hidden, n_latent, normalize=False) if variational
-                                else None)
-        else:
-            if n_hidden % heads:
-                raise ValueError(f"GraphEncoder: n_hidden={n_hidden} must be a multiple of "
-                                 f"heads={heads} for GAT.")
-            self.conv1 = GATConv(n_input, n_hidden // heads, heads=heads)
-            self.conv_mu = GATConv(n_hidden, n_latent, heads=1)
-            self.conv_logstd = GATConv(n_hidden, n_latent, heads=1) if variational else None
-        self.act = get_activation(activation)
-        self.dropout = nn.Dropout(dropout)
-        self._adj_cache: tuple | None = None
-
-    def _adjacency(self, edge_index, edge_weight, n: int):
-        key = (edge_index.data_ptr(), tuple(edge_index.shape), n, edge_index.device,
-               None if edge_weight is None else edge_weight.data_ptr())
-        if self._adj_cache is None or self._adj_cache[0] != key:
-            # keep the inputs referenced so that their memory (and data_ptr) is not reused
-            self._adj_cache = (key, gcn_adjacency(edge_index, edge_weight, n), edge_index,
-                               edge_weight)
-        return self._adj_cache[1]
-
-    def _smoothed(self, x, edge_index, edge_weight):
-        """``Â^hops x``, cached while ``x`` and the graph are the same tensors."""
-        adj = self._adjacency(edge_index, edge_weight, x.shape[0])
-        key = (x.data_ptr(), tuple(x.shape), x.device, self._adj_cache[0], self.hops,
-               x.requires_grad)
-        if self._x_cache is None or self._x_cache[0] != key:
-            with torch.set_grad_enabled(x.requires_grad):
-                self._x_cache = (key, propagate_features(adj, x, self.hops), x)
-        return self._x_cache[1]
-
-    def smooth(self, x: torch.Tensor, edge_index: torch.Tensor,
-               edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        """``"sgc"``: the propagated input ``Â^hops x`` (N, F_in) that :meth:`forward` reads,
-        for mini-batches of its rows (``forward(rows, None)``)."""
-        if self.conv_kind != "sgc":
-            raise ValueError("GraphEncoder.smooth: only the 'sgc' encoder propagates its "
-                             f"input before the layers; this one is {self.conv_kind!r}.")
-        return self._smoothed(x, edge_index, edge_weight)
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor | None,
-                edge_weight: torch.Tensor | None = None):
-        """Latent of every node of ``x``. ``edge_index=None`` (``"sgc"`` only): ``x`` holds
-        rows of the already propagated input (:meth:`smooth`), e.g. a mini-batch of nodes."""
-        if self.conv_kind == "sgc":
-            h = self.body(x if edge_index is None else self._smoothed(x, edge_index,
-                                                                       edge_weight))
-            mu = self.conv_mu(h)
-            if self.conv_logstd is None:
-                return mu
-            return mu, self.conv_logstd(h).clamp(max=10.0)
-        if edge_index is None:
-            raise ValueError(f"GraphEncoder({self.conv_kind!r}) needs the graph (edge_index); "
-                             "only the 'sgc' encoder reads precomputed rows.")
-        if self.conv_kind == "gcn":  # the GCN layers read the normalised sparse adjacency
-            edge_index = self._adjacency(edge_index, edge_weight, x.shape[0])
-        h = self.dropout(self.act(self.conv1(self.dropout(x), edge_index)))
-        mu = self.conv_mu(h, edge_index)
-        if self.conv_logstd is None:
-            return mu
-        logstd = self.conv_logstd(h, edge_index).clamp(max=10.0)
-        return mu, logstd
+from ._conv import CONVS
+from ._encoder import GraphEncoder
+from ._graph_ops import gcn_adjacency, propagate_features
 
 
 class GraphAutoencoder(nn.Module):
@@ -248,6 +92,10 @@ class GraphAutoencoder(nn.Module):
              size_factor: torch.Tensor | None = None, nodes: torch.Tensor | None = None,
              num_nodes: int | None = None, kl_weight: float = 1.0) -> dict[str, torch.Tensor]:
         """Loss on the graph ``edge_index`` (message passing) for edges ``pos_edge_index``.
+
+        :class:`gnngeno.train.TrainingPlan` calls it with one step's keyword arguments (a
+        full-graph step, or a mini-batch of propagated rows) and logs every value of the
+        returned dict.
 
         Parameters
         ----------

@@ -6,8 +6,9 @@ count likelihood per gene, as in scVI/DCA: ``mu = softmax(...) * library`` with 
 inverse dispersion (``"nb"``), plus zero-inflation logits (``"zinb"``), or a mean in
 log-normalised space (``"gaussian"``, i.e. MSE).
 
-Graph propagation uses a **sparse** normalised adjacency (``torch.sparse.mm``; no dense N x N
-matrix) for ``conv="gcn"``, or PyG's ``GATConv`` on its edge list for ``conv="gat"``. With
+The graph layers are :class:`~gnngeno.nn.ResidualGraphLayer`\ s on a **sparse** normalised
+adjacency (``torch.sparse.mm``; no dense N x N matrix) for ``conv="gcn"``, or PyG's
+``GATConv``/``GATv2Conv`` on its edge list for ``conv="gat"``/``"gatv2"``. With
 ``conv="sgc"`` the graph is read once, before training (SGC, Wu et al. 2019): each cell's
 neighbourhood summary (``graph_features``, e.g. the mean of its neighbours' PCA) enters the
 input layer beside its own expression, and no messages pass at run time.
@@ -15,15 +16,19 @@ input layer beside its own expression, and no messages pass at run time.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._conv import CONVS, check_conv
 from ._likelihoods import log_gaussian, log_nb, log_zinb
-from ._sparse import propagate, sparse_linear
+from ._residual_layer import ResidualGraphLayer
+from ._sparse import sparse_linear
 from ._utils import get_activation
 
-IMPUTER_CONVS = ("gcn", "gat", "sgc")
+IMPUTER_CONVS = CONVS  # gcn/gat/gatv2: residual graph layers; sgc: precomputed graph features
 IMPUTER_LIKELIHOODS = ("nb", "zinb", "gaussian")
 
 
@@ -44,52 +49,6 @@ def _linear_in(lin: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     if x.is_sparse:
         return torch.sparse.mm(x, lin.weight.t()) + lin.bias
     return lin(x)
-
-
-def _edge_index(adj: torch.Tensor) -> torch.Tensor:
-    """``(2, E)`` edge list (row, col) of a sparse CSR or COO adjacency."""
-    if adj.layout == torch.sparse_csr:
-        crow = adj.crow_indices()
-        rows = torch.repeat_interleave(torch.arange(adj.shape[0], device=adj.device),
-                                       crow[1:] - crow[:-1])
-        return torch.stack([rows, adj.col_indices()])
-    return adj.coalesce().indices()
-
-
-class _GraphLayer(nn.Module):
-    """One residual graph layer: ``h + dropout(act(norm(propagate(h) W)))``.
-
-    The GCN product reuses the (symmetric) normalised adjacency in its backward pass
-    (:func:`gnngeno.nn.propagate`), so no sparse transpose is built.
-    """
-
-    def __init__(self, dim: int, conv: str, activation: str, dropout: float, heads: int) -> None:
-        super().__init__()
-        self.conv_name = conv
-        if conv == "gcn":
-            self.lin = nn.Linear(dim, dim)
-        else:
-            from torch_geometric.nn import GATConv
-
-            if dim % heads:
-                raise ValueError(f"GraphImputerModule: n_hidden={dim} must be divisible by "
-                                 f"heads={heads} for conv='gat'.")
-            self.conv = GATConv(dim, dim // heads, heads=heads, concat=True,
-                                dropout=dropout, add_self_loops=False)
-        self.norm = nn.LayerNorm(dim)
-        self.act = get_activation(activation)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, h: torch.Tensor, adj: torch.Tensor, symmetric: bool = True) -> torch.Tensor:
-        if self.conv_name == "gcn":
-            return self.combine(h, propagate(adj, h, symmetric=symmetric))
-        ei = _edge_index(adj)
-        m = self.conv(h, ei[[1, 0]])  # messages flow col -> row
-        return h + self.drop(self.act(self.norm(m)))
-
-    def combine(self, h: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
-        """GCN update of rows ``h`` from their aggregated neighbourhood ``agg = (Â H)[rows]``."""
-        return h + self.drop(self.act(self.norm(self.lin(agg))))
 
 
 class GraphImputerModule(nn.Module):
@@ -115,8 +74,9 @@ class GraphImputerModule(nn.Module):
         the neighbourhood a cell reads from. ``conv="sgc"`` has none (its graph is in
         ``graph_features``).
     conv
-        ``"gcn"`` (sparse ``Â h`` products), ``"gat"`` (PyG ``GATConv`` over ``Â``'s
-        non-zero pattern, which must include self-loops) or ``"sgc"`` (precomputed
+        ``"gcn"`` (sparse ``Â h`` products), ``"gat"``/``"gatv2"`` (PyG ``GATConv`` /
+        ``GATv2Conv`` over ``Â``'s non-zero pattern, which must include self-loops;
+        see :class:`~gnngeno.nn.ResidualGraphLayer`) or ``"sgc"`` (precomputed
         ``graph_features`` of each cell, read by the input layer).
     n_graph_features
         Size of the ``graph_features`` rows (``conv="sgc"``).
@@ -155,8 +115,7 @@ class GraphImputerModule(nn.Module):
                  activation: str = "relu", dropout: float = 0.1, heads: int = 4,
                  n_graph_features: int = 0) -> None:
         super().__init__()
-        if conv not in IMPUTER_CONVS:
-            raise ValueError(f"conv={conv!r} is not supported; choose one of {list(IMPUTER_CONVS)}.")
+        check_conv(conv, "GraphImputerModule")
         if likelihood not in IMPUTER_LIKELIHOODS:
             raise ValueError(f"likelihood={likelihood!r} is not supported; choose one of "
                              f"{list(IMPUTER_LIKELIHOODS)}.")
@@ -176,7 +135,9 @@ class GraphImputerModule(nn.Module):
         self.act_in = get_activation(activation)
         self.drop = nn.Dropout(dropout)
         self.layers = nn.ModuleList(
-            [_GraphLayer(n_hidden, conv, activation, dropout, heads) for _ in range(n_layers)])
+            [ResidualGraphLayer(n_hidden, conv=conv, activation=activation, dropout=dropout,
+                                heads=heads, owner="GraphImputerModule")
+             for _ in range(n_layers)])
         self.lin_z = nn.Linear(n_hidden, n_latent)
         self.dec = nn.Sequential(nn.Linear(n_latent, n_hidden), nn.LayerNorm(n_hidden),
                                  get_activation(activation), nn.Dropout(dropout))
@@ -242,6 +203,120 @@ class GraphImputerModule(nn.Module):
         if self.likelihood == "zinb":
             return log_zinb(y, out["mu"], out["theta"], out["pi_logits"])
         return log_nb(y, out["mu"], out["theta"])
+
+    def loss(self, x: torch.Tensor, adj: torch.Tensor | None, target: torch.Tensor,
+             library: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, *,
+             symmetric: bool = True, graph_features: torch.Tensor | None = None,
+             visible_weight: float = 0.0) -> dict[str, torch.Tensor]:
+        """Masked reconstruction loss of one batch: the mean negative log-likelihood of the
+        entries ``mask`` (hidden from the input ``x``), plus ``visible_weight`` times that of
+        the other entries.
+
+        Parameters
+        ----------
+        x, adj, target, library, symmetric, graph_features
+            As :meth:`forward` (``x`` with the masked entries removed).
+        y
+            ``(B, G)`` targets of the ``target`` cells: counts (nb/zinb) or log-normalised
+            values (gaussian).
+        mask
+            ``(B, G)`` bool, the entries scored.
+        visible_weight
+            Weight of the likelihood of the entries not in ``mask`` (0: hidden entries only,
+            which forces prediction from context).
+
+        Returns
+        -------
+        ``{"loss": scalar tensor}``.
+        """
+        out = self(x, adj, target, library, symmetric=symmetric, graph_features=graph_features)
+        if visible_weight > 0:
+            ll = self.log_likelihood(y, out)
+            v = ~mask
+            loss = (-(ll * mask).sum() / mask.sum().clamp(min=1)
+                    - visible_weight * (ll * v).sum() / v.sum().clamp(min=1))
+            return {"loss": loss}
+        # the likelihood of the hidden entries only, without (B, G) likelihood tensors
+        r, c = mask.nonzero(as_tuple=True)
+        picked = {k: (v[c] if k == "theta" else v[r, c]) for k, v in out.items()
+                  if k in ("mu", "theta", "pi_logits", "mean")}
+        return {"loss": -self.log_likelihood(y[r, c], picked).sum() / max(int(r.numel()), 1)}
+
+    @torch.no_grad()
+    def inference(self, x: Callable[[slice], torch.Tensor], n: int, *,
+                  adj: Callable[[slice], torch.Tensor] | None = None,
+                  library: torch.Tensor | None = None,
+                  graph_features: torch.Tensor | None = None,
+                  subgraph: Callable[[slice], tuple] | None = None,
+                  batch_size: int = 512) -> Iterator[tuple[slice, dict[str, torch.Tensor]]]:
+        """Decode all ``n`` cells in contiguous chunks (eval mode, no gradients).
+
+        GCN layers run layer by layer over the whole graph (PyG's layer-wise inference):
+        the input embedding of every cell once, then each layer as row chunks of ``Â H``,
+        then the decoder per chunk, so each cell is embedded once (extra memory: two
+        ``(n, n_hidden)`` float32 arrays on the CPU). Without graph layers (``conv="sgc"``,
+        ``n_layers=0``) each chunk needs only its own rows; other layers (GAT) run on each
+        chunk with its neighbourhood from ``subgraph``.
+
+        Parameters
+        ----------
+        x
+            ``x(rows)``: the input rows ``(len(rows), G)`` (dense or sparse CSR).
+        n
+            Number of cells.
+        adj
+            ``adj(rows)``: rows ``(len(rows), n)`` of the sparse normalised adjacency (GCN).
+        library
+            ``(n,)`` library sizes (count likelihoods).
+        graph_features
+            ``(n, n_graph_features)`` (``conv="sgc"``).
+        subgraph
+            ``subgraph(rows) -> (x, adj, target)`` of the chunk's cells with their
+            ``n_layers``-hop neighbourhood (layers other than GCN).
+        batch_size
+            Cells per chunk.
+
+        Yields
+        ------
+        ``(rows, out)``: the slice of cells and :meth:`decode`'s outputs for them.
+        """
+        self.eval()
+        dev = next(self.parameters()).device
+        chunks = [slice(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+
+        def lib(rows: slice) -> torch.Tensor | None:
+            return None if library is None else library[rows].to(dev)
+
+        def feats(rows: slice) -> torch.Tensor | None:
+            return None if graph_features is None else graph_features[rows].to(dev)
+
+        if self.n_layers == 0:
+            for rows in chunks:
+                yield rows, self(x(rows).to(dev), None, None, lib(rows),
+                                 graph_features=feats(rows))
+            return
+        if any(layer.conv_name != "gcn" for layer in self.layers):
+            if subgraph is None:
+                raise ValueError("GraphImputerModule.inference needs subgraph= for layers "
+                                 "other than GCN.")
+            for rows in chunks:
+                xs, adj_s, target = subgraph(rows)
+                yield rows, self(xs.to(dev), adj_s.to(dev), target.to(dev), lib(rows))
+            return
+        if adj is None:
+            raise ValueError("GraphImputerModule.inference needs adj= for GCN layers.")
+        H = torch.empty((n, self.lin_in.out_features), dtype=torch.float32)
+        for rows in chunks:
+            H[rows] = self.embed_input(x(rows).to(dev)).cpu()
+        for layer in self.layers:
+            H_next = torch.empty_like(H)
+            Hd = H.to(dev)
+            for rows in chunks:
+                agg = torch.sparse.mm(adj(rows).to(dev), Hd)
+                H_next[rows] = layer.combine(Hd[rows], agg).cpu()
+            H = H_next
+        for rows in chunks:
+            yield rows, self.decode(self.lin_z(H[rows].to(dev)), lib(rows))
 
     def normalized_expression(self, out: dict[str, torch.Tensor],
                               target_sum: float = 1e4) -> torch.Tensor:

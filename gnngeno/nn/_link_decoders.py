@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._compat import renamed_kwargs
 from ._utils import get_activation
 
 DECODERS = ("dot", "bilinear", "mlp")
@@ -41,7 +42,7 @@ class LinkDecoder(nn.Module):
         Number of nodes for the per-node biases (``None``: no biases).
     n_pair_features
         Number of per-pair features ``K`` (0: none).
-    hidden_dim
+    n_hidden
         Hidden width of the MLP decoder (default ``dim``).
     activation, dropout
         Of the MLP decoder.
@@ -59,8 +60,9 @@ class LinkDecoder(nn.Module):
     torch.Size([2])
     """
 
+    @renamed_kwargs(hidden_dim="n_hidden")
     def __init__(self, dim: int, *, kind: str = "bilinear", n_nodes: int | None = None,
-                 n_pair_features: int = 0, hidden_dim: int | None = None,
+                 n_pair_features: int = 0, n_hidden: int | None = None,
                  activation: str = "relu", dropout: float = 0.0):
         super().__init__()
         if kind not in DECODERS:
@@ -72,7 +74,7 @@ class LinkDecoder(nn.Module):
             with torch.no_grad():  # start close to a dot product
                 self.weight.add_(torch.eye(dim))
         elif kind == "mlp":
-            hidden = hidden_dim or dim
+            hidden = n_hidden or dim
             self.mlp = nn.Sequential(
                 nn.Linear(3 * dim, hidden), get_activation(activation), nn.Dropout(dropout),
                 nn.Linear(hidden, 1),
@@ -149,6 +151,42 @@ class LinkPredictor(nn.Module):
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, pairs: torch.Tensor,
                 pair_features: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(self.encode(x, edge_index), pairs, pair_features)
+
+    def loss(self, x: torch.Tensor, edge_index: torch.Tensor, pairs: torch.Tensor,
+             labels: torch.Tensor, pair_features: torch.Tensor | None = None, *,
+             n_ranking: int = 0, ranking_weight: float = 1.0) -> dict[str, torch.Tensor]:
+        """Binary cross-entropy of labelled pairs, plus an optional pairwise ranking term.
+
+        The first ``len(labels)`` columns of ``pairs`` are scored against ``labels``. With
+        ``n_ranking > 0`` the last ``2 * n_ranking`` columns are ranking pairs: ``n_ranking``
+        positives ``(u, v)`` followed by as many negatives ``(u, w)`` (column ``i`` of each
+        sharing the source ``u``), and ``ranking_weight * mean(softplus(s(u, w) - s(u, v)))``
+        is added, which asks every positive to outscore its matched negative.
+
+        Parameters
+        ----------
+        x, edge_index
+            Node features and the message-passing edges.
+        pairs
+            ``(2, P)`` pairs to score (``P = len(labels) + 2 * n_ranking``).
+        labels
+            0/1 labels of the first ``len(labels)`` pairs.
+        pair_features
+            ``(P, K)`` per-pair decoder features, or ``None``.
+        n_ranking, ranking_weight
+            Number of ranking pairs and the weight of the ranking term.
+
+        Returns
+        -------
+        ``{"loss": scalar tensor}``.
+        """
+        logits = self(x, edge_index, pairs, pair_features)
+        n = labels.shape[0]
+        loss = nn.functional.binary_cross_entropy_with_logits(logits[:n], labels)
+        if n_ranking:
+            diff = logits[n + n_ranking:] - logits[n:n + n_ranking]  # negative - positive
+            loss = loss + ranking_weight * nn.functional.softplus(diff).mean()
+        return {"loss": loss}
 
 
 __all__ += ["LinkPredictor"]

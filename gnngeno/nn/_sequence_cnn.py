@@ -10,6 +10,19 @@ from torch import nn
 
 from ._utils import get_activation
 
+TASKS = ("binary", "multitask", "regression")
+
+
+def sequence_loss(out: torch.Tensor, y: torch.Tensor, task: str = "binary") -> torch.Tensor:
+    """Mean loss of outputs ``out`` against targets ``y``, both ``(N, n_outputs)``.
+
+    Binary cross-entropy on logits for ``task="binary"``/``"multitask"`` (one independent
+    binary target per output), mean squared error for ``"regression"``.
+    """
+    if task == "regression":
+        return nn.functional.mse_loss(out, y)
+    return nn.functional.binary_cross_entropy_with_logits(out, y)
+
 
 class _DilatedResidual(nn.Module):
     """``x + drop(act(bn(conv_dilated(x))))`` with 'same' padding."""
@@ -61,6 +74,9 @@ class SequenceCNN(nn.Module):
         ``"max+mean"`` (default), ``"max"`` or ``"mean"``.
     both_strands
         Score the reverse complement too (see above).
+    task
+        What :meth:`loss` computes: ``"binary"``/``"multitask"`` (binary cross-entropy on the
+        logits) or ``"regression"`` (mean squared error); see :func:`sequence_loss`.
 
     Shapes
     ------
@@ -72,14 +88,17 @@ class SequenceCNN(nn.Module):
     def __init__(self, n_outputs: int = 1, *, n_filters: int = 64, filter_size: int = 19,
                  n_dilated: int = 0, dilated_kernel_size: int = 3, hidden: int = 32,
                  activation: str = "relu", dropout: float = 0.2, pooling: str = "max+mean",
-                 both_strands: bool = True) -> None:
+                 both_strands: bool = True, task: str = "binary") -> None:
         super().__init__()
+        if task not in TASKS:
+            raise ValueError(f"task={task!r} is not supported; choose one of {list(TASKS)}.")
         if pooling not in ("max+mean", "max", "mean"):
             raise ValueError(f"pooling={pooling!r} is not supported; choose 'max+mean', 'max' "
                              "or 'mean'.")
         if n_filters < 1 or filter_size < 1 or n_outputs < 1:
             raise ValueError("n_filters, filter_size and n_outputs must be positive.")
         self.n_outputs = n_outputs
+        self.task = task
         self.filter_size = filter_size
         self.both_strands = both_strands
         self.pooling = pooling
@@ -132,6 +151,18 @@ class SequenceCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.embed(x))
 
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training loss on a batch: ``{"loss": sequence_loss(self(x), y, self.task)}``.
+
+        Parameters
+        ----------
+        x
+            One-hot sequences ``(N, 4, L)``.
+        y
+            Targets ``(N, n_outputs)`` (0/1 for binary tasks).
+        """
+        return {"loss": sequence_loss(self(x), y, self.task)}
+
 
 def predict(model, X, *, batch_size: int = 1024, device: str | torch.device | None = None,
             func: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
@@ -143,8 +174,8 @@ def predict(model, X, *, batch_size: int = 1024, device: str | torch.device | No
         A :class:`torch.nn.Module` (or a :class:`~gnngeno.models.SequenceModel`, whose module is
         used; its outputs are then raw logits).
     X
-        One-hot ``(N, 4, L)`` tensor/array, or strings (encoded with
-        :func:`gnngeno.data.one_hot_encode`).
+        One-hot ``(N, 4, L)`` tensor or array (encode strings with
+        :func:`gnngeno.data.one_hot_encode`, or use :meth:`gnngeno.models.SequenceModel.predict`).
     batch_size
         Sequences per forward pass.
     device
@@ -157,10 +188,17 @@ def predict(model, X, *, batch_size: int = 1024, device: str | torch.device | No
     Tensor with the outputs of all batches concatenated, on the CPU.
     """
     from .._settings import settings
-    from ..data._sequence import as_one_hot
 
     module = getattr(model, "module", model)
-    X = as_one_hot(X)
+    if isinstance(X, str) or not isinstance(X, torch.Tensor | np.ndarray):
+        raise TypeError(f"predict takes one-hot sequences (N, 4, L) as a tensor or array, got "
+                        f"{type(X).__name__}; encode strings with gnngeno.data.one_hot_encode.")
+    X = torch.as_tensor(X, dtype=torch.float32)
+    if X.ndim == 2:  # one sequence
+        X = X[None]
+    if X.ndim != 3 or X.shape[1] != 4:
+        raise ValueError(f"expected one-hot sequences of shape (N, 4, L), got {tuple(X.shape)}; "
+                         "if channels come last, transpose with X.transpose(1, 2).")
     dev = settings.torch_device(None if device is None else str(device))
     module = module.to(dev)
     was_training = module.training
@@ -177,6 +215,3 @@ def predict(model, X, *, batch_size: int = 1024, device: str | torch.device | No
         return torch.zeros((0,))
     return torch.cat(outs, 0)
 
-
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)

@@ -4,7 +4,8 @@ Tensors (and SciPy matrices converted to tensors) only:
 
 - :func:`to_torch_csr`: a SciPy matrix as a float32 torch CSR tensor;
 - :func:`propagate`: ``A @ X`` with a backward that reuses ``A`` for symmetric graphs
-  (torch's default builds a sparse transpose: about 3x slower on kNN graphs);
+  (torch's default builds a sparse transpose: about 3x slower on kNN graphs); ``A`` is used
+  as given (normalise it with :func:`gnngeno.nn.gcn_adjacency`);
 - :func:`sparse_linear`: ``X @ W^T + b`` for sparse ``X`` (expression rows) with a CSR
   backward (torch's default for sparse inputs sorts all non-zeros every step).
 """
@@ -112,7 +113,6 @@ def sparse_linear(X: torch.Tensor, weight: torch.Tensor,
         return _SparseLinear.apply(X, weight, bias)
     out = torch.sparse.mm(X, weight.t())
     return out + bias if bias is not None else out
-
 
 
 __all__ = ["propagate", "sparse_linear", "to_torch_csr"]

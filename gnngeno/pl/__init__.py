@@ -11,6 +11,7 @@ unless saved or drawn into axes the caller passed), like scanpy's plotting funct
 ``embedding``                  cell or gene embeddings coloured by a key (optionally via UMAP)
 ``imputed_vs_observed``        imputed against held-out observed values, r and identity line
 ``logo``                       sequence logo of a PWM, motif or first-layer filter
+``motif_match``                a filter's logo above the database motif it matched, aligned
 ``attribution``                attribution map over one sequence (letters scaled by score)
 =============================  ==============================================================
 """
@@ -20,4 +21,4 @@ from ._embedding import embedding  # noqa: F401
 from ._history import history  # noqa: F401
 from ._imputation import imputed_vs_observed  # noqa: F401
 from ._network import network  # noqa: F401
-from ._sequence import attribution, logo  # noqa: F401  (sequence logos, attribution maps)
+from ._sequence import attribution, logo, motif_match  # noqa: F401  (sequence logos, attribution maps)

@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .._validate import InputError
 from ._utils import finish, new_axes
+
+#: Older histories stored ``-1e6 + epoch`` in a monitored column during a warm-up (a value that
+#: rises every epoch so nothing is kept before the warm-up ends). Such values are not
+#: measurements: they are dropped from the plot.
+WARMUP_PLACEHOLDER = -1e5
 
 
 def _history_frame(obj) -> tuple[pd.DataFrame, int | None, str | None]:
@@ -51,7 +57,10 @@ def history(
     """Loss curves (left) and validation metrics (right) over the training epochs.
 
     The epoch whose parameters the model kept (early stopping's best epoch) is marked with a
-    dotted vertical line.
+    dotted vertical line and, on the monitored curve, with a star. When the monitored value
+    was smoothed, its moving average (the ``"{monitor}_ema"`` column) is the curve marked.
+    Warm-up placeholders of older histories (values <= -1e5 in a validation column, stored
+    while the monitored value did not count yet) are left out and the warm-up epochs shaded.
 
     Parameters
     ----------
@@ -62,8 +71,9 @@ def history(
     losses
         Columns for the loss panel (default: those whose name ends in ``loss``).
     metrics
-        Columns for the metric panel (default: ``val_*`` columns that are not losses). With
-        no metric column only the loss panel is drawn.
+        Columns for the metric panel (default: ``val_*`` columns that are not losses and
+        hold at least one value after the warm-up). With no metric column only the loss panel
+        is drawn.
     best_epoch
         Epoch to mark as kept (default: the history's ``best_epoch`` when it records one, e.g.
         a model or :class:`~gnngeno.train.TrainingHistory`; a DataFrame records none).
@@ -86,11 +96,15 @@ def history(
     frame, best, monitor = _history_frame(model_or_history)
     if best_epoch is not None:
         best = int(best_epoch)
+    frame, warmup = _drop_placeholders(frame)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     if losses is None:
-        losses = [c for c in numeric if str(c).endswith("loss")]
+        losses = [c for c in numeric if str(c).endswith(("loss", "loss_ema"))]
+    alias: dict = {}
     if metrics is None:
-        metrics = [c for c in numeric if str(c).startswith("val_") and c not in losses]
+        metrics = [c for c in numeric if str(c).startswith("val_") and c not in losses
+                   and frame[c].notna().any()]
+        metrics, alias = _drop_duplicates(frame, metrics)
     missing = [c for c in [*losses, *metrics] if c not in frame.columns]
     if missing:
         raise InputError(f"columns {missing} are not in the history (columns: "
@@ -108,11 +122,12 @@ def history(
     else:
         axes = new_axes(n_panels, ax=ax)
     epochs = frame.index.to_numpy()
+    marker = len(frame) < 30
     panels = []
     if losses:
         a = axes[0]
         for c in losses:
-            a.plot(epochs, frame[c].to_numpy(dtype=float), marker="o" if len(frame) < 30 else None,
+            a.plot(epochs, frame[c].to_numpy(dtype=float), marker="o" if marker else None,
                    ms=3, label=c, ls="--" if str(c).startswith("val") else "-")
         a.set(xlabel="epoch", ylabel="loss")
         if logy:
@@ -121,16 +136,19 @@ def history(
     if metrics:
         a = axes[-1]
         for i, c in enumerate(metrics):
-            a.plot(epochs, frame[c].to_numpy(dtype=float), marker="s" if len(frame) < 30 else None,
+            a.plot(epochs, frame[c].to_numpy(dtype=float), marker="s" if marker else None,
                    ms=3, label=c, color=f"C{len(losses) + i}", ls=":" if twin else "-")
         a.set(xlabel="epoch", ylabel="validation metric")
         panels.append(a)
-    for a in panels if not twin else panels[:1]:
-        if best is not None:
-            label = f"kept epoch {best}" + (f" (best {monitor})" if monitor else "")
-            a.axvline(best, color="0.4", ls=":", lw=1, label=label)
+    drawn = {c: axes[0] for c in losses} | {c: axes[-1] for c in metrics}
+    drawn |= {c: drawn[k] for c, k in alias.items()}  # left out as copies: marked on the copy
+    _mark_best(panels if not twin else panels[:1], frame, best, monitor, drawn, warmup)
     for a in panels:
-        a.legend(fontsize="small", frameon=False, loc="best")
+        if len(a.get_legend_handles_labels()[0]) > 4:  # a long legend goes under the panel
+            a.legend(fontsize="small", frameon=False, loc="upper center", ncol=2,
+                     bbox_to_anchor=(0.5, -0.2))
+        else:
+            a.legend(fontsize="small", frameon=False, loc="best")
     if not twin:
         panels[0].set_title("training loss" if losses else "validation")
         if len(panels) == 2:
@@ -142,3 +160,67 @@ def history(
         fig.tight_layout()
     finish(fig, save=save, show=show, ax_given=ax is not None)
     return panels[0] if len(panels) == 1 else panels
+
+
+def _drop_placeholders(frame: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+    """Validation values <= :data:`WARMUP_PLACEHOLDER` replaced by NaN; the epochs that held one."""
+    cols = [c for c in frame.columns if str(c).startswith("val_")
+            and pd.api.types.is_numeric_dtype(frame[c]) and not str(c).endswith("loss")]
+    if not cols:
+        return frame, []
+    held = frame[cols].le(WARMUP_PLACEHOLDER)
+    if not held.to_numpy().any():
+        return frame, []
+    frame = frame.copy()
+    for c in cols:
+        frame[c] = frame[c].where(~held[c])
+    return frame, frame.index[held.any(axis=1).to_numpy()].tolist()
+
+
+def _drop_duplicates(frame: pd.DataFrame, cols: list) -> tuple[list, dict]:
+    """``cols`` without those equal to an earlier one wherever both hold a value (older
+    histories stored the monitored moving average twice); ``{left out: kept}``."""
+    keep, alias = [], {}
+    for c in cols:
+        v = frame[c].to_numpy(dtype=float)
+        for k in keep:
+            w = frame[k].to_numpy(dtype=float)
+            both = ~np.isnan(v) & ~np.isnan(w)
+            if both.any() and np.isnan(v).sum() >= np.isnan(w).sum() and np.allclose(
+                    v[both], w[both], rtol=0, atol=1e-12):
+                alias[c] = k
+                break
+        else:
+            keep.append(c)
+    return keep, alias
+
+
+def _monitored_column(frame: pd.DataFrame, monitor: str | None, drawn: dict) -> str | None:
+    """The drawn column the best epoch was chosen on (its moving average when recorded)."""
+    for c in (f"{monitor}_ema", monitor) if monitor else ():
+        if c in drawn and frame[c].notna().any():
+            return c
+    return None
+
+
+def _mark_best(panels: list, frame: pd.DataFrame, best: int | None, monitor: str | None,
+               drawn: dict, warmup: list) -> None:
+    """Shade the warm-up, draw the kept epoch's line and star its monitored value.
+
+    ``drawn`` maps each drawn column to the axes holding its curve.
+    """
+    if warmup:
+        lo, hi = min(warmup), max(warmup)
+        for a in panels:
+            a.axvspan(lo - 0.5, hi + 0.5, color="0.9", lw=0, zorder=0,
+                      label=f"warm-up (epochs {lo}-{hi})")
+    if best is None:
+        return
+    label = f"kept epoch {best}" + (f" (best {monitor})" if monitor else "")
+    for a in panels:
+        a.axvline(best, color="0.4", ls=":", lw=1, label=label)
+    col = _monitored_column(frame, monitor, drawn)
+    if col is not None and best in frame.index and pd.notna(frame.at[best, col]):
+        value = float(frame.at[best, col])
+        drawn[col].plot([best], [value], ls="none", marker="*", ms=11, color="black", zorder=5,
+                        label=f"best {col} = {value:.4g}")

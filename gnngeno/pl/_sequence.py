@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -12,18 +13,26 @@ from ._utils import finish, new_axes
 COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 
 
+@functools.lru_cache(maxsize=16)
+def _glyph(letter: str):
+    """The outline of ``letter`` in bold DejaVu Sans and its extents (built once per letter:
+    both are slow)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    path = TextPath((0, 0), letter, size=1, prop=FontProperties(family="DejaVu Sans",
+                                                                weight="bold"))
+    return path, path.get_extents()
+
+
 def _letter(ax, letter: str, x: float, y: float, height: float, width: float = 1.0) -> None:
     """Draw ``letter`` stretched into the box ``[x, x+width] x [y, y+height]``."""
-    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import PathPatch
-    from matplotlib.textpath import TextPath
     from matplotlib.transforms import Affine2D
 
     if height == 0:
         return
-    path = TextPath((0, 0), letter, size=1, prop=FontProperties(family="DejaVu Sans",
-                                                                 weight="bold"))
-    bb = path.get_extents()
+    path, bb = _glyph(letter)
     sx = 0.9 * width / max(bb.width, 1e-9)
     sy = height / max(bb.height, 1e-9)
     tr = (Affine2D().translate(-bb.x0, -bb.y0).scale(sx, sy)
@@ -118,6 +127,60 @@ def logo(pwm, *, kind: str = "information", ax=None, title: str | None = None,
         ax.set_title(title or name)
     finish(ax.figure, save=save, show=show, ax_given=given)
     return ax
+
+
+def motif_match(query, target, *, offset: int = 0, strand: str = "+",
+                title: str | None = None, save: str | os.PathLike | None = None,
+                show: bool | None = None) -> list:
+    """Logo of a PWM (e.g. a first-layer filter) above the database motif it matched, aligned.
+
+    The alignment is the one :func:`gnngeno.interpret.match_motifs` reports: the target's
+    first column sits at column ``offset`` of the query (negative: before it), and a target
+    matched on the ``"-"`` strand is drawn reverse-complemented.
+
+    Parameters
+    ----------
+    query, target
+        ``(width, 4)`` letter probabilities (A, C, G, T) or :class:`~gnngeno.io.Motif` objects
+        (their id and name title the panels).
+    offset
+        Column of the query where the target's first column lies (``offset`` of a
+        :func:`~gnngeno.interpret.match_motifs` row).
+    strand
+        ``"+"`` or ``"-"`` (``strand`` of that row).
+    title
+        Figure title.
+    save, show
+        As in every ``gnngeno.pl`` function.
+
+    Returns
+    -------
+    ``[query_ax, target_ax]``, information-content logos on a shared column axis.
+    """
+    q, q_name = _pwm_array(query)
+    t, t_name = _pwm_array(target)
+    if strand not in ("+", "-"):
+        raise InputError(f"strand must be '+' or '-', got {strand!r}.")
+    if strand == "-":
+        t = t[::-1, ::-1]  # reverse complement: reversed columns, A<->T and C<->G
+    offset = int(offset)
+    start = min(0, offset)
+    width = max(len(q), offset + len(t)) - start
+    # empty (all-zero) columns draw no letters: they pad each logo to the aligned width
+    qa, ta = np.zeros((width, 4)), np.zeros((width, 4))
+    qa[-start:-start + len(q)] = q
+    ta[offset - start:offset - start + len(t)] = t
+    from ._utils import _plt
+
+    fig, axes = _plt().subplots(2, 1, figsize=(max(3.0, 0.35 * width), 4.2), sharex=True)
+    logo(qa, ax=axes[0], title=q_name or "query", show=False)
+    t_label = (t_name or "match") + (" (reverse complement)" if strand == "-" else "")
+    logo(ta, ax=axes[1], title=t_label, show=False)
+    if title is not None:
+        fig.suptitle(title)
+    fig.tight_layout()
+    finish(fig, save=save, show=show, ax_given=False)
+    return list(axes)
 
 
 def attribution(attr, sequence: str | None = None, *, start: int = 0, end: int | None = None,

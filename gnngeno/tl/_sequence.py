@@ -57,6 +57,54 @@ def _sequence_table(sequences, gene_col: str | None, sequence_col: str, var_name
     return df
 
 
+def _train_encoder(df: pd.DataFrame, sequences, labels, *, length: int, seed: int,
+                   model_kwargs: dict[str, Any] | None, train_kwargs: dict[str, Any] | None):
+    """Train the SequenceModel of :func:`encode_sequences` on the table's sequences: on
+    ``labels`` when given, else against dinucleotide shuffles. Returns the model and its
+    validation values at the kept epoch."""
+    from ..models._sequence_model import SequenceModel
+
+    user = dict(model_kwargs or {})
+    mk = dict(n_filters=32, filter_size=11, n_hidden=16, dropout=0.2, seed=seed)
+    if "hidden" in user:  # the old name of n_hidden
+        mk.pop("n_hidden")
+    mk.update(user)
+    tk = dict(max_epochs=6, batch_size=256, patience=2)
+    tk.update(train_kwargs or {})
+    if labels is None:
+        from ..data._sequence import add_shuffled_negatives
+
+        uniq = df["sequence"].drop_duplicates().tolist()
+        X, y = add_shuffled_negatives(uniq, seed=seed)
+        task = "binary"
+        logger.info(f"encode_sequences: training a SequenceModel to tell {len(uniq)} "
+                    "sequences from dinucleotide shuffles")
+    else:
+        if isinstance(labels, str):
+            if labels not in sequences.columns:
+                raise InputError(f"labels={labels!r} is not a column of the sequence table.")
+            lab = pd.Series(np.asarray(sequences[labels], float), index=df.index)
+        else:
+            lab = pd.Series(labels)
+            lab.index = lab.index.astype(str)
+            lab = df["gene"].map(lab)
+        keep = lab.notna().to_numpy()
+        if keep.sum() < 20:
+            raise InputError(f"only {int(keep.sum())} sequences have a label; need at least "
+                             "20 to train a model.")
+        X, y = df.loc[keep, "sequence"].tolist(), lab[keep].to_numpy(np.float32)
+        task = "binary" if np.isin(y, (0.0, 1.0)).all() else "regression"
+    mk.setdefault("task", task)
+    model = SequenceModel(length=length, **mk)
+    model.train(X, y, **tk)
+    hist = model.history
+    metrics = {}
+    if len(hist):
+        metrics = {k: float(v) for k, v in hist.loc[model.history_.best_epoch].items()
+                   if k.startswith("val_")}
+    return model, metrics
+
+
 def encode_sequences(
     adata,
     sequences,
@@ -125,8 +173,6 @@ def encode_sequences(
     - ``adata.uns[key_added]``: ``params``, ``n_missing``, ``missing_genes``, and
       ``model_metrics`` when a model was trained here.
     """
-    from ..models._sequence_model import SequenceModel
-
     check_adata(adata, min_cells=1)
     check_choice(fallback, FALLBACKS, "fallback")
     check_choice(layer, ("hidden", "pooled"), "layer")
@@ -137,40 +183,8 @@ def encode_sequences(
     length = int(length or lens.max())
     metrics: dict[str, float] = {}
     if model is None:
-        mk = dict(n_filters=32, filter_size=11, hidden=16, dropout=0.2, seed=seed)
-        mk.update(model_kwargs or {})
-        tk = dict(max_epochs=6, batch_size=256, patience=2)
-        tk.update(train_kwargs or {})
-        if labels is None:
-            from ..data._sequence import add_shuffled_negatives
-
-            uniq = df["sequence"].drop_duplicates().tolist()
-            X, y = add_shuffled_negatives(uniq, seed=seed)
-            task = "binary"
-            logger.info(f"encode_sequences: training a SequenceModel to tell {len(uniq)} "
-                        "sequences from dinucleotide shuffles")
-        else:
-            if isinstance(labels, str):
-                if labels not in sequences.columns:
-                    raise InputError(f"labels={labels!r} is not a column of the sequence table.")
-                lab = pd.Series(np.asarray(sequences[labels], float), index=df.index)
-            else:
-                lab = pd.Series(labels)
-                lab.index = lab.index.astype(str)
-                lab = df["gene"].map(lab)
-            keep = lab.notna().to_numpy()
-            if keep.sum() < 20:
-                raise InputError(f"only {int(keep.sum())} sequences have a label; need at least "
-                                 "20 to train a model.")
-            X, y = df.loc[keep, "sequence"].tolist(), lab[keep].to_numpy(np.float32)
-            task = "binary" if np.isin(y, (0.0, 1.0)).all() else "regression"
-        mk.setdefault("task", task)
-        model = SequenceModel(length=length, **mk)
-        model.train(X, y, **tk)
-        hist = model.history
-        if len(hist):
-            metrics = {k: float(v) for k, v in hist.loc[model.history_.best_epoch].items()
-                       if k.startswith("val_")}
+        model, metrics = _train_encoder(df, sequences, labels, length=length, seed=seed,
+                                        model_kwargs=model_kwargs, train_kwargs=train_kwargs)
     elif not getattr(model, "is_trained_", False):
         raise InputError("model is not trained; train it first or pass model=None.")
     from ..data._sequence import one_hot_encode

@@ -107,6 +107,10 @@ class TrainingPlan:
     l1, l2
         Lasso / ridge / elastic-net penalty on the module's weight matrices
         (:func:`gnngeno.nn.weight_penalty`), added to every step's loss.
+    l1_parameters
+        The parameters the lasso term applies to (``None``: all of the module's weight
+        matrices), e.g. only a sequence CNN's first-layer filters, which it makes sparse and
+        motif-like; the ridge term always covers the whole module.
     patience, monitor, mode, min_delta
         Early stopping on the validation value ``monitor`` (``patience=None``: never stop
         early; ``mode="min"`` for losses, ``"max"`` for scores).
@@ -139,6 +143,7 @@ class TrainingPlan:
     optimizer: str = "adam"
     l1: float = 0.0
     l2: float = 0.0
+    l1_parameters: Iterable[torch.nn.Parameter] | None = None
     patience: int | None = None
     monitor: str = "val_loss"
     mode: str = "min"
@@ -161,6 +166,8 @@ class TrainingPlan:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}.")
         if self.l1 < 0 or self.l2 < 0:
             raise ValueError(f"l1 and l2 must be >= 0, got l1={self.l1}, l2={self.l2}.")
+        if self.l1_parameters is not None:
+            self.l1_parameters = list(self.l1_parameters)
         if int(self.max_epochs) < 1:
             raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}.")
 
@@ -170,6 +177,7 @@ class TrainingPlan:
         optimizer and the (DDP-wrapped) loss. Call before building device tensors."""
         if self.context is not None:
             return self.context
+        settings.apply_threads()  # torch's intra-op threads: settings.n_threads
         if self.distributed and D.launched_by_torchrun() and not D.is_distributed():
             D.init_distributed(device=self.device)
         on = bool(self.distributed) and D.is_distributed()
@@ -207,7 +215,11 @@ class TrainingPlan:
             grad_loss = loss * (batch.n * ctx.world_size / batch.n_total)
         penalised = bool(self.l1 or self.l2)
         if penalised:
-            pen = weight_penalty(self.module.parameters(), l1=self.l1, l2=self.l2)
+            if self.l1_parameters is None:
+                pen = weight_penalty(self.module.parameters(), l1=self.l1, l2=self.l2)
+            else:
+                pen = (weight_penalty(self.l1_parameters, l1=self.l1)
+                       + weight_penalty(self.module.parameters(), l2=self.l2))
             grad_loss = grad_loss + pen.to(ctx.device)
         self._optimizer.zero_grad(set_to_none=True)
         grad_loss.backward()

@@ -1,4 +1,4 @@
-"""No loss (issue 9): outputs are never half-written, interrupted training resumes from its last
+"""No loss: outputs are never half-written, interrupted training resumes from its last
 checkpoint, and checkpoints record the package version, the parameters and the gene order."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import torch
 
 import gnngeno as gg
 from gnngeno.cli import main
-from gnngeno.cli._io import write_atomic
 from gnngeno.datasets import simulate
+from gnngeno.train import save_atomic
 
 
 @pytest.fixture(autouse=True)
@@ -37,58 +37,16 @@ def _leftovers(folder: Path, name: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(f".{name}"))
 
 
-class Boom(RuntimeError):
-    pass
-
-
-def _half_writer(path: Path) -> None:
-    with open(path, "w") as fh:
-        fh.write("half of the ")
-        fh.flush()
-        raise Boom("the writer failed mid-way")
-
-
-# ------------------------------------------------------------------------------ write_atomic
-def test_failing_writer_leaves_neither_output_nor_temp(tmp_path):
-    out = tmp_path / "sub" / "out.tsv"
-    with pytest.raises(Boom):
-        write_atomic(out, _half_writer)
-    assert not out.exists()
-    assert _leftovers(out.parent, out.name) == []
-
-
-def test_failing_writer_keeps_the_previous_output(tmp_path):
-    out = tmp_path / "out.tsv"
-    out.write_text("old complete content\n")
-    with pytest.raises(Boom):
-        write_atomic(out, _half_writer)
-    assert out.read_text() == "old complete content\n"
-    assert _leftovers(tmp_path, out.name) == []
-
-
-def test_interrupt_during_write_leaves_no_partial_file(tmp_path):
-    out = tmp_path / "out.tsv"
-
-    def interrupted(p: Path) -> None:
-        p.write_text("partial")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        write_atomic(out, interrupted)
-    assert not out.exists() and _leftovers(tmp_path, out.name) == []
-
-
-def test_successful_write_replaces_and_cleans_up(tmp_path):
-    out = tmp_path / "out.tsv"
-    out.write_text("old")
-    write_atomic(out, lambda p: p.write_text("new"))
-    assert out.read_text() == "new" and _leftovers(tmp_path, out.name) == []
-
-
-# ------------------------------------------------------------------------------ CLI commands
+# ------------------------------------------------------------------------------ CLI outputs
 @functools.lru_cache(maxsize=1)
 def _small():
     return simulate(n_cells=30, n_genes=12, n_tfs=3, seed=0)
+
+
+def _ring(n: int) -> sp.csr_matrix:
+    ring = sp.csr_matrix((np.ones(n, np.float32), (np.arange(n), (np.arange(n) + 1) % n)),
+                         shape=(n, n))
+    return (ring + ring.T).tocsr()
 
 
 def _expr_csv(folder: Path) -> Path:
@@ -99,39 +57,79 @@ def _expr_csv(folder: Path) -> Path:
     return path
 
 
-def _fail_h5ad_write(monkeypatch):
+def _input_h5ad(folder: Path) -> Path:
+    """The small counts with a ring cell graph in .obsp, which ``gnngeno impute`` reuses (no
+    kNN search: keeps the tests fast)."""
+    adata, _ = _small()
+    a = adata.copy()
+    a.obsp["connectivities"] = _ring(a.n_obs)
+    path = folder / "in.h5ad"
+    a.write_h5ad(path)
+    return path
+
+
+def _argv(command: str, src: Path, out: Path) -> list[str]:
+    return {"embed": ["embed", str(src), str(out), "--kind", "ae", "--max-epochs", "1",
+                      "--n-latent", "2"],
+            "impute": ["impute", str(src), str(out), "--max-epochs", "1"]}[command]
+
+
+def _fail_h5ad_write(monkeypatch, error: BaseException):
+    """Make ``AnnData.write_h5ad`` write half a file and then raise ``error``."""
+    real = ad.AnnData.write_h5ad
+
     def half(self, filename, *args, **kwargs):
+        if not Path(filename).name.startswith("."):  # the input file written by the test
+            return real(self, filename, *args, **kwargs)
         Path(filename).write_bytes(b"\x89HDF\r\n half")
-        raise OSError("No space left on device")
+        raise error
 
     monkeypatch.setattr(ad.AnnData, "write_h5ad", half)
 
 
 @pytest.mark.parametrize("command", ["embed", "impute"])
-def test_cli_h5ad_output_is_never_half_written(tmp_path, monkeypatch, capsys, command):
-    expr = _expr_csv(tmp_path)
+@pytest.mark.parametrize("previous", [True, False], ids=["over_previous", "new_folder"])
+def test_cli_h5ad_output_is_never_half_written(tmp_path, monkeypatch, capsys, command,
+                                               previous):
+    src = _input_h5ad(tmp_path)
+    out = tmp_path / "result.h5ad" if previous else tmp_path / "sub" / "result.h5ad"
+    if previous:
+        out.write_bytes(b"previous result")
+    _fail_h5ad_write(monkeypatch, OSError("No space left on device"))
+    capsys.readouterr()
+    assert main(_argv(command, src, out)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert all(line.startswith("gnngeno: ") for line in err), err  # warnings, then the error
+    errors = [line for line in err if line.startswith("gnngeno: error: ")]
+    assert len(errors) == 1 and "No space left on device" in errors[0]
+    if previous:
+        assert out.read_bytes() == b"previous result"
+    else:
+        assert not out.exists()
+    assert _leftovers(out.parent, out.name) == []
+
+
+def test_cli_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
+    src = _input_h5ad(tmp_path)
+    out = tmp_path / "result.h5ad"
+    _fail_h5ad_write(monkeypatch, KeyboardInterrupt())
+    assert main(_argv("impute", src, out)) == 130  # the shell's code for Ctrl-C
+    assert "Traceback" not in capsys.readouterr().err
+    assert not out.exists() and _leftovers(tmp_path, out.name) == []
+
+
+def test_cli_output_replaces_previous_with_normal_permissions(tmp_path):
+    import os
+
+    src = _input_h5ad(tmp_path)
     out = tmp_path / "result.h5ad"
     out.write_bytes(b"previous result")
-    _fail_h5ad_write(monkeypatch)
-    argv = {"embed": ["embed", str(expr), str(out), "--kind", "ae", "--max-epochs", "1",
-                      "--n-latent", "2"],
-            "impute": ["impute", str(expr), str(out), "--max-epochs", "1",
-                       "--n-neighbors", "5"]}[command]
-    if command == "impute":  # no kNN search (keeps the test fast): a ring graph is given
-        monkeypatch.setattr("gnngeno.models._graph_imputer._cell_connectivities",
-                            lambda adata, counts, **kw: _ring(adata.n_obs))
-    capsys.readouterr()
-    assert main(argv) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "No space left on device" in err[0] and "Traceback" not in err[0]
-    assert out.read_bytes() == b"previous result"
+    assert main(_argv("impute", src, out)) == 0
+    assert ad.read_h5ad(out).layers["gnngeno_imputed"].shape == (30, 12)
     assert _leftovers(tmp_path, out.name) == []
-
-
-def _ring(n: int) -> sp.csr_matrix:
-    ring = sp.csr_matrix((np.ones(n, np.float32), (np.arange(n), (np.arange(n) + 1) % n)),
-                         shape=(n, n))
-    return (ring + ring.T).tocsr()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out.stat().st_mode & 0o777) == (0o666 & ~umask)
 
 
 def test_cli_grn_table_is_never_half_written(tmp_path, monkeypatch, capsys):
@@ -150,7 +148,7 @@ def test_cli_grn_table_is_never_half_written(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", half)
     code = main(["grn", "--expression", str(expr), "--tfs", str(tmp_path / "tfs.txt"),
-                 "--prior", str(tmp_path / "prior.tsv"), "--out", str(out), "--epochs", "1"])
+                 "--prior", str(tmp_path / "prior.tsv"), "--out", str(out), "--max-epochs", "1"])
     assert code == 1
     assert "disk quota exceeded" in capsys.readouterr().err
     assert not out.exists() and _leftovers(tmp_path, out.name) == []
@@ -177,8 +175,6 @@ def test_model_save_failure_keeps_previous_model_and_no_temp(tmp_path, monkeypat
 
 
 def test_checkpoint_write_failure_keeps_previous_checkpoint(tmp_path, monkeypatch):
-    from gnngeno.train._loop import save_atomic
-
     ckpt = tmp_path / "ckpt.pt"
     save_atomic({"epoch": 1}, ckpt)
     real_save = torch.save
@@ -201,7 +197,8 @@ class Interrupt(KeyboardInterrupt):
 
 
 def _interrupt_at(monkeypatch, module_name: str, epoch: int) -> None:
-    """Make the training loop used by ``module_name`` die (Ctrl-C) when ``epoch`` starts."""
+    """Make the training loop used by ``module_name`` (the training plan of every model) die
+    (Ctrl-C) when ``epoch`` starts."""
     import importlib
 
     mod = importlib.import_module(module_name)
@@ -226,7 +223,7 @@ def _ring_adata():
 
 
 def _grn(adata, net, **train):
-    m = gg.models.GRNPredictor(adata, hidden_dim=8, out_dim=4, n_components=4, seed=3)
+    m = gg.models.GRNPredictor(adata, n_hidden=8, n_latent=4, n_pcs=4, seed=3)
     m.train(net, max_epochs=4, patience=None, **train)
     return m, [m.get_scores()]
 
@@ -251,10 +248,10 @@ def _sequence(adata, net, **train):
 
 
 MODELS = {
-    "GRNPredictor": ("gnngeno.models._grn_predictor", _grn),
-    "GraphImputer": ("gnngeno.models._graph_imputer", _imputer),
-    "Embedder": ("gnngeno.models._embedder", _embedder),
-    "SequenceModel": ("gnngeno.models._sequence_model", _sequence),
+    "GRNPredictor": ("gnngeno.train._plan", _grn),
+    "GraphImputer": ("gnngeno.train._plan", _imputer),
+    "Embedder": ("gnngeno.train._plan", _embedder),
+    "SequenceModel": ("gnngeno.train._plan", _sequence),
 }
 
 
@@ -304,15 +301,3 @@ def test_resume_refuses_a_checkpoint_of_other_genes(tmp_path):
     other = adata[:, ::-1].copy()
     with pytest.raises(ValueError, match="other genes.*delete it or pass resume=False"):
         _embedder(other, net, checkpoint_path=str(ckpt), resume=True)
-
-
-def test_write_atomic_output_has_normal_permissions(tmp_path):
-    import os
-
-    from gnngeno.cli._io import write_atomic
-
-    out = tmp_path / "out.tsv"
-    write_atomic(out, lambda p: p.write_text("x\n"))
-    umask = os.umask(0)
-    os.umask(umask)
-    assert (out.stat().st_mode & 0o777) == (0o666 & ~umask)

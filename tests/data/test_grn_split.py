@@ -9,9 +9,13 @@ import torch
 
 from gnngeno import InputError
 from gnngeno.data import message_graph, sample_negatives, split_edges, split_from_pairs
-from gnngeno.data._link_split import _keys_of
 
 N_GENES, TFS = 30, np.arange(6)
+
+
+def _keys_of(pairs: np.ndarray, n: int) -> np.ndarray:
+    """One integer per (source, target) pair, for set comparisons."""
+    return pairs[0].astype(np.int64) * n + pairs[1].astype(np.int64)
 
 
 def _pos(seed=0):

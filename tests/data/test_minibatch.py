@@ -8,16 +8,15 @@ import scipy.sparse as sp
 import torch
 
 from gnngeno.data import (
-    ClusterLoader,
-    NeighborhoodLoader,
+    cell_batches,
+    graph_parts,
     induced_subgraph,
     khop_nodes,
+    neighbourhood,
     partition_cells,
-    predict_in_chunks,
-    propagate,
-    stream_batches,
-    to_torch_csr,
+    sample_neighbourhood,
 )
+from gnngeno.nn import gcn_adjacency, propagate, to_torch_csr
 
 
 def _path(n: int) -> sp.csr_matrix:
@@ -72,35 +71,63 @@ def test_partitions_are_complete_and_local(method):
         assert np.bincount(parts).max() <= -(-A.shape[0] // 8)
 
 
-def test_cluster_loader_targets_cover_cells_once_and_outputs_are_exact():
-    A, rep = _knn()
+def test_graph_part_batches_cover_cells_once_and_outputs_are_exact():
+    """Cluster batches with their 2-hop halo give the exact outputs of a 2-layer pass."""
+    A, _ = _knn()
     An = _gcn_norm(A)
-    parts = partition_cells(A, rep=rep, n_parts=6, seed=0)
     X = torch.randn(A.shape[0], 5)
     full = torch.sparse.mm(to_torch_csr(An), torch.sparse.mm(to_torch_csr(An), X))
+    parts = graph_parts(An, 60, seed=0)
+    assert max(len(p) for p in parts) <= 60
     seen = []
-    for batch in ClusterLoader(An, parts, n_hops=2, parts_per_batch=2, seed=0):
-        out = propagate(batch.adj_tensor(), propagate(batch.adj_tensor(), X[batch.nodes]))
-        torch.testing.assert_close(out[: batch.n_targets], full[batch.targets])
-        seen.append(batch.targets)
+    for cells in cell_batches(A.shape[0], 60, generator=torch.Generator().manual_seed(0),
+                              parts=parts):
+        nodes, sub = neighbourhood(An, cells, 2)
+        assert nodes[: cells.size].tolist() == cells.tolist()
+        At = to_torch_csr(sub)
+        out = propagate(At, propagate(At, X[nodes]))
+        torch.testing.assert_close(out[: cells.size], full[cells])
+        seen.append(cells)
     seen = np.concatenate(seen)
     assert np.array_equal(np.sort(seen), np.arange(A.shape[0]))
 
 
-def test_loaders_share_batches_between_processes():
-    A, _ = _knn(n=101)
-    parts = np.arange(101) % 7
-    per_rank = [list(ClusterLoader(A, parts, rank=r, world_size=2, seed=3)) for r in (0, 1)]
-    assert len(per_rank[0]) == len(per_rank[1]) == 4  # 7 parts padded to 8
-    union = np.concatenate([b.targets for r in per_rank for b in r])
-    assert set(union.tolist()) == set(range(101))
-    # NeighborhoodLoader: the two ranks' batches together are the one-process batches
-    one = [b.targets for b in NeighborhoodLoader(A, batch_size=20, seed=1, world_size=1, rank=0)]
-    two = [[b.targets for b in NeighborhoodLoader(A, batch_size=20, seed=1, world_size=2,
-                                                  rank=r)] for r in (0, 1)]
-    assert len(two[0]) == len(two[1])
-    for i in range(len(one) - 1):
-        assert set(one[i]) == set(two[0][i]) | set(two[1][i])
+def test_random_batches_cover_cells_and_change_every_epoch():
+    g = torch.Generator().manual_seed(1)
+    one, two = (cell_batches(101, 20, generator=g) for _ in range(2))
+    for epoch in (one, two):
+        assert [len(b) for b in epoch] == [20] * 5 + [1]
+        assert np.array_equal(np.sort(np.concatenate(epoch)), np.arange(101))
+        assert all((np.diff(b) > 0).all() for b in epoch)  # sorted
+    assert not all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+    again = cell_batches(101, 20, generator=torch.Generator().manual_seed(1))
+    assert all(np.array_equal(a, b) for a, b in zip(one, again, strict=True))  # seeded
+
+
+def test_sampled_neighbourhood_is_exact_or_unbiased():
+    """GraphSAGE-style sampling: every neighbour kept -> the exact product; few kept -> the
+    target rows of ``A H`` on average."""
+    rng = np.random.default_rng(0)
+    A = gcn_adjacency(_knn(n=200)[0])
+    cells = np.array([3, 10, 42, 100])
+    H = rng.normal(size=(A.shape[0], 5))
+    exact = (A @ H)[cells]
+    deg = int(np.diff(A.indptr).max())
+    nodes, S = sample_neighbourhood(A, cells, 1, deg, rng)
+    assert nodes[:4].tolist() == cells.tolist()
+    np.testing.assert_allclose((S @ H[nodes])[:4], exact, rtol=1e-5, atol=1e-6)
+    draws = []
+    for _ in range(2000):  # mean of 2000 draws: sd ~0.015 per entry
+        nodes, S = sample_neighbourhood(A, cells, 1, 2, rng)
+        assert (np.diff(S.indptr)[:4] <= 3).all()  # self-loop + 2 neighbours
+        assert S[4:].nnz == 0  # halo rows empty (outputs unused with one layer)
+        draws.append((S @ H[nodes])[:4])
+    np.testing.assert_allclose(np.mean(draws, axis=0), exact, atol=0.08)
+    # neighbourhood(): exact without max_neighbors, sampled with it
+    nodes, S = neighbourhood(A, cells, 1)
+    np.testing.assert_allclose((S @ H[nodes])[:4], exact, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="rng"):
+        neighbourhood(A, cells, 1, max_neighbors=2)
 
 
 def test_propagate_symmetric_backward_matches_autograd():
@@ -113,22 +140,3 @@ def test_propagate_symmetric_backward_matches_autograd():
     X.grad = None
     (torch.sparse.mm(At.to_dense(), X) * W).sum().backward()
     torch.testing.assert_close(g_fast, X.grad)
-
-
-def test_predict_in_chunks_streams_to_array_and_callable():
-    An = _gcn_norm(_knn(n=150)[0])
-    X = torch.randn(150, 3)
-    full = torch.sparse.mm(to_torch_csr(An), X).numpy()
-
-    def fn(batch):
-        return propagate(batch.adj_tensor(), X[batch.nodes])[: batch.n_targets]
-
-    got = predict_in_chunks(fn, An, chunk_size=40, n_hops=1, progress_desc=None)
-    np.testing.assert_allclose(got, full, rtol=1e-5, atol=1e-6)
-    rows = []
-    predict_in_chunks(fn, An, chunk_size=64, out=lambda s, v: rows.append((s, v.shape)),
-                      progress_desc=None)
-    assert [r[0] for r in rows] == [slice(0, 64), slice(64, 128), slice(128, 150)]
-    shares = [[s for s, _ in stream_batches(An, chunk_size=50, rank=r, world_size=2)]
-              for r in (0, 1)]
-    assert shares == [[slice(0, 50), slice(100, 150)], [slice(50, 100)]]

@@ -15,7 +15,6 @@ import scipy.sparse as sp
 from anndata import AnnData
 
 from gnngeno import InputError, InputWarning
-from gnngeno._keys import COUNTS_LAYER, LABEL_KEY, READER_SOURCE_KEY
 from gnngeno.io import (
     read_10x_h5,
     read_10x_mtx,
@@ -24,6 +23,9 @@ from gnngeno.io import (
     read_h5ad,
     read_table,
 )
+
+# the documented names readers write (see gnngeno.io)
+COUNTS_LAYER, LABEL_KEY, READER_SOURCE_KEY = "counts", "label", "gnngeno_source"
 
 GENES = ["Sox2", "Pou5f1", "Nanog", "Actb"]
 CELLS = ["AAACCTGAGAAGGCCT-1", "AAACCTGAGACAGACC-1", "AAACCTGAGCGATAGC-1"]

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from gnngeno import InputError, InputWarning
-from gnngeno._keys import IS_TF_KEY, READER_SOURCE_KEY
 from gnngeno.io import GRNBenchmark, read_grn_benchmark
+
+# the documented names readers write (see gnngeno.io.read_grn_benchmark)
+IS_TF_KEY, READER_SOURCE_KEY = "is_tf", "gnngeno_source"
 
 GENES = ["G0", "TFA", "G2", "TFB", "G4"]  # matrix order; TFA, TFB are TFs
 CELLS = ["c0", "c1", "c2"]
@@ -215,3 +217,50 @@ def test_shared_data_lofgof_has_no_expression(shared_data):
     folder = shared_data / "grn" / "beeline_scrna" / "mESC" / "TFs500" / "Lofgof"
     with pytest.raises(FileNotFoundError, match="Lofgof"):
         read_grn_benchmark(folder)
+
+
+def test_audit_counts_test_negatives_that_are_training_positives(tmp_path, caplog):
+    import logging
+
+    from gnngeno.io import repair_grn_splits
+
+    folder = _write_benchmark(tmp_path / "b")
+    b = read_grn_benchmark(folder)
+    assert b.leaks and not any(b.leaks.values())  # the hand-written split is sound
+    ix = GENES.index
+    leaky = pd.DataFrame([(ix("TFA"), ix("G4"), 1), (ix("TFA"), ix("G2"), 0),
+                          (ix("TFA"), ix("G0"), 0), (ix("TFB"), ix("G4"), 0)],
+                         columns=["TF", "Target", "Label"])
+    _write_csv(leaky, folder / "splits_x" / "Test_set.csv.gz")
+    with warnings.catch_warnings(), caplog.at_level(logging.INFO, logger="gnngeno"):
+        warnings.simplefilter("ignore", InputWarning)  # TFA -> G2 is an edge labelled 0
+        b = read_grn_benchmark(folder)
+    assert b.leaks["test_neg_train_pos"] == 1  # TFA -> G2 is a training positive
+    assert b.leaks["test_pairs_train_neg"] == 1  # TFA -> G0 is a training negative
+    assert b.leaks["test_pos_train_pos"] == 0
+    assert "1 test negatives are training positives" in caplog.text
+    fixed = repair_grn_splits(b)
+    assert not any(fixed.leaks.values())
+    assert len(fixed.splits["test"]) == 2 and len(b.splits["test"]) == 4  # a copy
+    assert fixed.splits["train"] is b.splits["train"]
+
+
+def test_audit_counts_reversed_edges_for_undirected_references_only():
+    from gnngeno.io import audit_grn_splits
+
+    splits = {"train": pd.DataFrame({"source": ["A"], "target": ["B"], "label": [1]}),
+              "test": pd.DataFrame({"source": ["B", "A"], "target": ["A", "C"],
+                                    "label": [0, 1]})}
+    assert audit_grn_splits(splits, undirected=True)["test_neg_train_pos_reversed"] == 1
+    assert audit_grn_splits(splits, undirected=False)["test_neg_train_pos_reversed"] == 0
+    assert audit_grn_splits(splits)["test_neg_train_pos"] == 0
+
+
+@pytest.mark.shared_data
+def test_shared_data_shipped_splits_pass_the_audit(shared_data):
+    folder = shared_data / "grn" / "beeline_scrna" / "hHEP" / "TFs500" / "STRING"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        b = read_grn_benchmark(folder)
+    assert set(b.leaks) >= {"test_neg_train_pos", "test_neg_train_pos_reversed"}
+    assert not any(b.leaks.values())

@@ -30,7 +30,8 @@ def test_save_load_roundtrip(tmp_path):
     m.is_trained_ = True
     m.save(tmp_path / "m")
     m2 = _Toy.load(tmp_path / "m", a)
-    assert m2._init_params == {"hidden": 4} and m2.is_trained_
+    assert m2.module.out_features == 4 and m2.is_trained_  # rebuilt with the saved options
+    assert repr(m2) == "_Toy(3 genes, hidden=4; trained=True)"
     assert torch.equal(m.module.weight, m2.module.weight)
     with pytest.raises(FileExistsError):
         m.save(tmp_path / "m")
@@ -53,7 +54,7 @@ def test_load_refuses_other_genes(tmp_path):
 
 class _DeviceToy(_Toy):
     def __init__(self, adata, hidden: int = 3, device=None):
-        from gnngeno._settings import settings
+        from gnngeno import settings
 
         settings.torch_device(device)  # raises when a CUDA device is asked for without a GPU
         super().__init__(adata, hidden)
@@ -71,5 +72,5 @@ def test_model_saved_on_gpu_loads_without_one(tmp_path):
     with pytest.raises(Exception, match="(?i)cuda"):
         _DeviceToy(a, hidden=2, device="cuda")
     loaded = _DeviceToy.load(tmp_path / "m", a)
-    assert loaded._init_params["device"] is None
+    assert "device=None" in repr(loaded)  # rebuilt on settings.device
     torch.testing.assert_close(loaded.module.weight, m.module.weight)

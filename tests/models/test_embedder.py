@@ -3,6 +3,8 @@ save/load, gene-order checks and input errors."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,7 @@ def small():
 
 @pytest.mark.parametrize("kind,kw", [
     ("vae", {}), ("ae", {}), ("vae", {"likelihood": "zinb"}),
-    ("ae", {"likelihood": "gaussian", "activation": "tanh", "l1": 1e-4, "l2": 1e-4}),
+    ("ae", {"likelihood": "gaussian", "activation": "tanh"}),
     ("gae", {}), ("vgae", {"conv": "gat", "heads": 2}), ("gae", {"feature_likelihood": None}),
     ("gae", {"conv": "gcn"}), ("gae", {"conv": "sgc", "hops": 3}), ("vgae", {"conv": "sgc"}),
     ("gae", {"conv": "sgc", "hops": 0}), ("gae", {"feature_likelihood": "gaussian"}),
@@ -31,14 +33,16 @@ def test_latent_shape_and_finite(small, kind, kw):
     model = Embedder(small, kind, layer="counts", n_latent=4, n_hidden=16, n_pcs=10,
                      n_neighbors=5, seed=0, **kw)
     # mini-batches for the autoencoders and the "sgc" graph kinds, full graph for GCN/GAT
-    model.train(max_epochs=3, batch_size=None if kw.get("conv") in ("gcn", "gat") else 32)
+    model.train(max_epochs=3, batch_size=None if kw.get("conv") in ("gcn", "gat") else 32,
+                l1=1e-4, l2=1e-4)
     z = model.get_latent()
     assert z.shape == (small.n_obs, 4) and z.dtype == np.float32
     assert np.isfinite(z).all()
     assert z.std(0).max() > 0  # not collapsed to a constant
     h = model.history
-    assert len(h) == 3 and {"loss", "val_loss"} <= set(h.columns)
-    assert np.isfinite(h["loss"]).all()
+    assert len(h) == 3 and {"loss", "val_loss", "penalty"} <= set(h.columns)
+    assert np.isfinite(h["loss"]).all() and (h["penalty"] > 0).all()
+    assert model.train_params_["l1"] == model.train_params_["l2"] == 1e-4
 
 
 def test_gene_graph_embeds_genes(small):
@@ -85,19 +89,33 @@ def test_early_stopping_and_no_validation(small):
     assert "val_loss" not in m2.history.columns and len(m2.history) == 2
 
 
+def _gcn_normalised(A) -> np.ndarray:
+    """``D^-1/2 (A + I) D^-1/2`` (dense), the GCN normalisation written out."""
+    A = A.toarray() + np.eye(A.shape[0], dtype=np.float32)
+    d = 1.0 / np.sqrt(A.sum(1))
+    return (d[:, None] * A * d[None, :]).astype(np.float32)
+
+
 def test_vae_smoothed_input_is_propagated_log_normalised_counts(small):
-    from gnngeno.nn._graph_autoencoders import gcn_adjacency
+    import torch
 
     m = Embedder(small, "vae", layer="counts", hops=2, n_latent=3, n_hidden=16, n_pcs=10,
                  n_neighbors=5, seed=0)
     assert m.hops == 2 and Embedder(small, "vae", layer="counts", n_hidden=8).hops == 0
+    assert Embedder(small, "vae", layer="counts", n_hidden=8).graph_ is None
+    A = m.graph_
+    assert A.shape == (small.n_obs, small.n_obs) and (A != A.T).nnz == 0
+    assert A.diagonal().sum() == 0 and np.isclose(A.max(), 1.0)
+    m.train(max_epochs=2, batch_size=32)
+    # the encoder reads Â² log1p(normalised counts); the decoder models the counts themselves
     X = small.layers["counts"].toarray().astype(np.float32)
     lognorm = np.log1p(X * (1e4 / X.sum(1, keepdims=True)))
-    A = gcn_adjacency(m._edge_index, m._edge_weight, small.n_obs).to_dense().numpy()
-    np.testing.assert_allclose(m._encoder_input.numpy(), A @ (A @ lognorm), rtol=1e-4, atol=1e-4)
-    # the smoothing changes the embedding (the encoder reads it), and new cells get one too
-    m.train(max_epochs=2, batch_size=32)
+    An = _gcn_normalised(A)
+    z_ref = m.module.get_latent(torch.from_numpy(X), torch.from_numpy(X.sum(1)),
+                                encoder_input=torch.from_numpy(An @ (An @ lognorm)))
     z = m.get_latent()
+    np.testing.assert_allclose(z, z_ref.numpy(), rtol=1e-4, atol=1e-4)
+    # the smoothing changes the embedding (the encoder reads it), and new cells get one too
     m0 = Embedder(small, "vae", layer="counts", hops=0, n_latent=3, n_hidden=16, seed=0)
     assert not np.allclose(z, m0.train(max_epochs=2, batch_size=32).get_latent())
     z_new = m.get_latent(small[:40].copy())
@@ -132,49 +150,65 @@ def test_sgc_graph_autoencoder_mini_batches_separate_simulated_groups():
 
 
 def test_graph_kinds_choose_mini_batches_by_encoder(small):
-    import gnngeno.models._embedder as E
-
     kw = dict(layer="counts", n_latent=3, n_hidden=8, n_pcs=10, n_neighbors=5, seed=0)
     m = Embedder(small, "vgae", **kw).train(max_epochs=2)
-    assert m.train_params_["batch_size"] == E.DEFAULT_BATCH_SIZE
+    assert m.train_params_["batch_size"] == 128
     assert m.train_params_["lr"] == 1e-3 and np.isfinite(m.get_latent()).all()
     # GCN/GAT encoders pass messages over the whole graph: full-graph steps
     m = Embedder(small, "gae", conv="gcn", **kw).train(max_epochs=2)
     assert m.train_params_["batch_size"] is None and m.train_params_["lr"] == 1e-2
     with pytest.raises(InputError, match="conv='sgc'"):
         Embedder(small, "gae", conv="gat", heads=2, **kw).train(max_epochs=1, batch_size=32)
-    assert E.default_max_epochs(120, full_graph=True) == 300
-    assert E.default_max_epochs(120) == 400 and E.default_max_epochs(10**6) == 20
+    assert Embedder.default_max_epochs(120, full_graph=True) == 300
+    assert Embedder.default_max_epochs(120) == 400
+    assert Embedder.default_max_epochs(10**6) == 20
+
+
+def _record_loss(model, seen: list):
+    """Make ``model.module.loss`` record the keyword arguments of every training step."""
+    loss = model.module.loss
+
+    def recording(**kw):
+        if model.module.training:
+            seen.append(kw)
+        return loss(**kw)
+
+    model.module.loss = recording
 
 
 def test_full_graph_steps_sample_nodes_and_edges_above_the_caps(small, monkeypatch):
-    import gnngeno.models._embedder as E
-
-    monkeypatch.setattr(E, "MAX_NODES_PER_STEP", 10)
-    monkeypatch.setattr(E, "MAX_EDGES_PER_STEP", 20)
+    monkeypatch.setattr(Embedder, "max_nodes_per_step", 10)
+    monkeypatch.setattr(Embedder, "max_edges_per_step", 20)
     m = Embedder(small, "gae", conv="gcn", layer="counts", n_latent=3, n_hidden=8, n_pcs=10,
                  n_neighbors=5, seed=0)
-    seen = []
-    loss = m.module.loss
-
-    def recording(x, edge_index, pos, **kw):
-        seen.append((pos.shape[1], len(kw["nodes"]), kw["target"].shape))
-        return loss(x, edge_index, pos, **kw)
-
-    m.module.loss = recording
+    seen: list = []
+    _record_loss(m, seen)
     m.train(max_epochs=2)
-    assert seen == [(20, 10, (10, small.n_vars))] * 2
-    assert m._edge_index.shape[1] > 20  # so the cap did sample
+    assert [(kw["pos_edge_index"].shape[1], len(kw["nodes"]), kw["target"].shape)
+            for kw in seen] == [(20, 10, (10, small.n_vars))] * 2
+    assert m.graph_.nnz > 2 * 20  # so the cap did sample (both directions of each pair)
 
 
-def test_sparse_counts_stay_sparse_and_match_dense_input(small):
+@pytest.mark.parametrize("kind,kw", [("vae", {}), ("vgae", {}), ("vgae", {"conv": "gcn"})])
+def test_kl_warmup_weight_reaches_the_loss(small, kind, kw):
+    m = Embedder(small, kind, layer="counts", n_latent=3, n_hidden=8, n_pcs=10, n_neighbors=5,
+                 seed=0, **kw)
+    seen: list = []
+    _record_loss(m, seen)
+    m.train(max_epochs=4, kl_warmup=2, batch_size=None if kw else 64)
+    weights = sorted({(kw_["kl_weight"]) for kw_ in seen})
+    assert weights == [0.5, 1.0]
+    assert seen[0]["kl_weight"] == 0.5 and seen[-1]["kl_weight"] == 1.0
+
+
+def test_sparse_and_dense_counts_give_the_same_embedding(small):
     import scipy.sparse as sp
 
     dense = small.copy()
     dense.layers["counts"] = dense.layers["counts"].toarray()
     kw = dict(layer="counts", n_latent=3, n_hidden=8, n_pcs=10, n_neighbors=5, seed=0)
+    assert sp.issparse(small.layers["counts"])
     ms, md = Embedder(small, "gae", **kw), Embedder(dense, "gae", **kw)
-    assert sp.issparse(ms._target) and sp.issparse(md._target)  # targets densified per batch
     zs = ms.train(max_epochs=3, batch_size=32).get_latent()
     np.testing.assert_allclose(zs, md.train(max_epochs=3, batch_size=32).get_latent(),
                                atol=1e-5)
@@ -224,3 +258,24 @@ def test_input_errors(small):
         Embedder(small, "ae", layer="counts", input_noise=-1.0)
     with pytest.raises(InputError, match="kind='vae'/'ae'"):
         Embedder(small, "gae", layer="counts", input_noise=0.5)
+
+
+def test_optimisation_options_moved_to_train(small, tmp_path):
+    kw = dict(layer="counts", n_latent=3, n_hidden=8, seed=0)
+    with pytest.warns(DeprecationWarning, match=r"l1=, device= moved to Embedder.train\(\)"):
+        old = Embedder(small, "ae", l1=1e-3, device="cpu", **kw)
+    old.train(max_epochs=2, batch_size=32)
+    new = Embedder(small, "ae", **kw).train(max_epochs=2, batch_size=32, l1=1e-3,
+                                            device="cpu")
+    # the old place still works and gives the same model
+    np.testing.assert_array_equal(old.get_latent(), new.get_latent())
+    assert "penalty" in new.history.columns and new.train_params_["l1"] == 1e-3
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        Embedder(small, "ae", lr=0.1, **kw)
+    # a saved model is rebuilt from architecture options only: no deprecation on load
+    new.save(tmp_path / "m")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        Embedder.load(tmp_path / "m", small)
+    with pytest.raises(InputError, match="l1 and l2 must be >= 0"):
+        Embedder(small, "ae", **kw).train(max_epochs=1, l2=-1.0)

@@ -8,9 +8,7 @@ import scipy.sparse as sp
 
 import gnngeno as gg
 from gnngeno import InputError
-from gnngeno.data import khop_nodes
 from gnngeno.models import GraphImputer
-from gnngeno.models._graph_imputer import gcn_normalize
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -64,14 +62,15 @@ def test_outputs(data, trained):
     # layer-wise (gcn) or chunked (sgc) inference equals one full-graph pass of the module
     import torch
 
-    from gnngeno.nn._sparse import to_torch_csr
-    from gnngeno.pp._mask import log1p_normalized
+    from gnngeno.nn import to_torch_csr
 
+    M = sp.csr_matrix(data[0].layers["counts"], dtype=np.float32)
     m = trained.module.eval()
+    feats = trained.graph_features
     with torch.no_grad():
-        full = m(to_torch_csr(log1p_normalized(trained._counts)), to_torch_csr(trained._adj),
-                 library=torch.from_numpy(trained._library.astype(np.float32)),
-                 graph_features=trained._graph_features)
+        full = m(to_torch_csr(gg.pp.log_normalize(M)), to_torch_csr(trained.adjacency),
+                 library=torch.from_numpy(np.asarray(M.sum(1), dtype=np.float32).ravel()),
+                 graph_features=None if feats is None else torch.from_numpy(feats))
     np.testing.assert_allclose(m.normalized_expression(full).numpy(), imp, rtol=1e-4, atol=1e-5)
     # default: dropout imputation keeps every observed count, fills the zeros
     kept = trained.get_imputed(batch_size=64)
@@ -83,7 +82,7 @@ def test_outputs(data, trained):
     np.testing.assert_array_equal(kept[~observed], imp[~observed])
     assert not np.allclose(kept[observed], imp[observed], atol=1e-2)
     assert trained.get_latent().shape == (300, 16)
-    assert sp.issparse(trained._adj) and sp.issparse(trained._counts)
+    assert sp.issparse(trained.adjacency) and trained.adjacency.shape == (300, 300)
 
 
 def test_seeded_runs_repeat(data):
@@ -142,46 +141,14 @@ def test_existing_graph_and_save_load(data, trained, tmp_path):
     a = masked.copy()
     gg.gr.cell_graph(a, layer="counts", transformer="sklearn", seed=0)
     m = GraphImputer(a, graph_key="gnngeno_cell", n_hidden=32, n_latent=8, seed=0)
-    assert m._adj.shape == (300, 300)
+    assert m.adjacency.shape == (300, 300)
+    expected = gg.nn.gcn_adjacency(a.obsp["gnngeno_cell_connectivities"])
+    assert (m.adjacency != expected).nnz == 0  # the stored graph, not a new one
     trained.save(tmp_path / "m")
     loaded = GraphImputer.load(tmp_path / "m", masked)
     np.testing.assert_allclose(loaded.get_imputed(), trained.get_imputed(), rtol=1e-5, atol=1e-6)
     with pytest.raises(InputError, match="genes"):
         GraphImputer.load(tmp_path / "m", masked[:, :40].copy())
-
-
-def test_neighbourhood_and_normalisation():
-    # path 0-1-2-3
-    A = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]],
-                               dtype=np.float32))
-    N = gcn_normalize(A)
-    assert N.shape == (4, 4) and np.allclose(N.toarray(), N.toarray().T)
-    np.testing.assert_allclose(N[0, 0], 0.5)  # degree 2 with self-loop
-    assert list(khop_nodes(N, np.array([0]), 1)) == [0, 1]
-    assert list(khop_nodes(N, np.array([0]), 2)) == [0, 1, 2]
-    assert list(khop_nodes(N, np.array([3, 0]), 0)) == [3, 0]
-
-
-def test_sampled_neighbourhood_is_exact_or_unbiased(data):
-    """GraphSAGE-style sampling: every neighbour kept -> the exact product; few kept -> the
-    target rows of ``Â H`` on average."""
-    rng = np.random.default_rng(0)
-    trained = GraphImputer(data[0], transformer="sklearn", conv="gcn", n_hidden=8, n_latent=2)
-    A = trained._adj
-    cells = np.array([3, 10, 42, 100])
-    H = rng.normal(size=(A.shape[0], 5))
-    exact = (A @ H)[cells]
-    deg = int(np.diff(A.indptr).max())
-    nodes, S = trained._sampled_neighbourhood(cells, deg, rng)
-    assert nodes[:4].tolist() == cells.tolist()
-    np.testing.assert_allclose((S @ H[nodes])[:4], exact, rtol=1e-5, atol=1e-6)
-    draws = []
-    for _ in range(2000):  # mean of 2000 draws: sd ~0.015 per entry
-        nodes, S = trained._sampled_neighbourhood(cells, 2, rng)
-        assert (np.diff(S.indptr)[:4] <= 3).all()  # self-loop + 2 neighbours
-        assert S[4:].nnz == 0  # halo rows empty (outputs unused with one layer)
-        draws.append((S @ H[nodes])[:4])
-    np.testing.assert_allclose(np.mean(draws, axis=0), exact, atol=0.08)
 
 
 def test_training_with_sampled_neighbours_repeats(data):
@@ -201,58 +168,50 @@ def test_training_with_sampled_neighbours_repeats(data):
 
 
 @pytest.mark.parametrize("conv", ["sgc", "gcn"])
-def test_validation_entries_never_reach_an_input(data, monkeypatch, conv):
-    """Every input batch (training and validation, target cells and their neighbours) lacks the
-    held-out validation entries, and the stored counts are not changed by training."""
+def test_hidden_and_validation_entries_never_reach_an_input(data, conv):
+    """Every training step's input lacks the entries it scores and the held-out validation
+    entries; the caller's counts are not changed by training."""
     masked, _ = data
+    before = masked.layers["counts"].copy()
     model = GraphImputer(masked, transformer="sklearn", n_hidden=16, n_latent=4, seed=1,
                          conv=conv)
-    before = model._counts.copy()
-    original = GraphImputer._batch
-    seen = {"inputs": 0, "held_out_counts": 0}
+    seen = []
+    original = model.module.loss
 
-    def checked(self, cells, hide, device, max_neighbors=None, rng=None, held_out=None):
-        x, adj, target = original(self, cells, hide, device, max_neighbors, rng, held_out)
-        if held_out is not None:
-            nodes = khop_nodes(self._adj, cells, self.module.n_layers)
-            sub = self._counts[nodes].tocoo()
-            seen["held_out_counts"] += int(held_out(nodes[sub.row], sub.col).sum())
-            xs = sp.csr_matrix((x.values().numpy(), x.col_indices().numpy(),
-                                x.crow_indices().numpy()), shape=tuple(x.shape)).tocoo()
-            assert not held_out(nodes[xs.row], xs.col).any()
-            seen["inputs"] += 1
-        return x, adj, target
+    def checked(**kw):  # one full batch: the input rows are the cells in order
+        seen.append((kw["x"].to_dense().numpy()[: kw["mask"].shape[0]], kw["mask"].numpy()))
+        return original(**kw)
 
-    monkeypatch.setattr(GraphImputer, "_batch", checked)
-    model.train(max_epochs=2, batch_size=64, validation_fraction=0.2, patience=None)
-    assert seen["inputs"] > 0 and seen["held_out_counts"] > 0  # there was something to hide
-    assert (model._counts != before).nnz == 0
+    model.module.loss = checked
+    model.train(max_epochs=2, batch_size=None, validation_fraction=0.2, patience=None)
+    X = before.toarray()
+    val = model.validation_mask_.toarray()
+    assert val.any() and (X[val] > 0).any()  # there was something to hide
+    assert len(seen) == 2
+    for x, mask in seen:
+        assert x.shape == X.shape
+        assert (x[val] == 0).all() and (x[mask] == 0).all()
+        assert not (mask & val).any()  # validation entries are never scored in training
+        assert (x[(X > 0) & ~mask & ~val] > 0).all()  # the rest is visible
+    assert (masked.layers["counts"] != before).nnz == 0
 
 
 def test_sgc_graph_features_are_the_neighbours_mean_pca_without_the_cell(data):
     """conv="sgc": row i is the weighted mean of i's neighbours' PCA (i itself left out, so
     what is hidden from a cell cannot reach its own input), up to one global scale."""
-    import anndata as ad
-
-    from gnngeno.io import chunked_pca
-    from gnngeno.models._graph_imputer import neighbour_mean_pca
-
     masked, _ = data
     model = GraphImputer(masked, transformer="sklearn", n_pcs=10, n_hidden=8, n_latent=2)
-    feats = model._graph_features.numpy()
+    feats = model.graph_features
     assert feats.shape == (300, 10) and model.module.n_layers == 0
-    scores, _ = chunked_pca(ad.AnnData(X=model._counts), n_comps=10, normalize=True, seed=0)
-    W = model._adj.toarray()
+    # the PCA the cell graph was built on (gr.cell_graph writes it to .obsm)
+    a = masked.copy()
+    gg.gr.cell_graph(a, layer="counts", n_pcs=10, transformer="sklearn", seed=0)
+    scores = a.obsm["gnngeno_cell_pca"]
+    W = model.adjacency.toarray()
     np.fill_diagonal(W, 0.0)
     expected = (W / W.sum(1, keepdims=True)) @ scores
     scale = expected.std() / feats.std()
     np.testing.assert_allclose(feats * scale, expected, rtol=1e-3, atol=1e-4)
-    # a star around cell 0: cells 1 and 2 read only cell 0, never themselves
-    A = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], dtype=np.float32))
-    X = sp.csr_matrix(np.array([[5, 0, 1, 2], [0, 3, 1, 0], [2, 2, 0, 1]], dtype=np.float32))
-    f = neighbour_mean_pca(X, gcn_normalize(A), n_pcs=2, seed=0)
-    assert f.shape == (3, 2) and np.isfinite(f).all()
-    np.testing.assert_allclose(f[1], f[2], rtol=1e-5)  # both read only cell 0
     with pytest.raises(InputError, match="n_layers"):
         GraphImputer(masked, transformer="sklearn", conv="sgc", n_layers=2)
     # neighbour sampling has nothing to sample (no message passing) and is ignored
@@ -261,4 +220,94 @@ def test_sgc_graph_features_are_the_neighbours_mean_pca_without_the_cell(data):
     assert np.isfinite(model.get_imputed()).all()
     no_graph = GraphImputer(masked, transformer="sklearn", conv="sgc", n_layers=0, n_hidden=8,
                             n_latent=2)
-    assert no_graph._graph_features is None and no_graph.module.lin_graph is None
+    assert no_graph.graph_features is None and no_graph.module.lin_graph is None
+
+
+# ---------------------------------------------------------------- data where it is
+def _lognorm(adata):
+    """The AnnData with log1p(counts normalised to 1e4) in X and no counts layer."""
+    import anndata as ad
+
+    X = gg.pp.log_normalize(adata.layers["counts"])
+    return ad.AnnData(X=sp.csr_matrix(X, dtype=np.float32), obs=adata.obs[[]].copy(),
+                      var=adata.var[[]].copy())
+
+
+def test_log_normalised_input_is_modelled_on_its_own_scale(data, caplog):
+    masked, _ = data
+    lognorm = _lognorm(masked)
+    with caplog.at_level("INFO", logger="gnngeno"):
+        model = GraphImputer(lognorm, transformer="sklearn", n_hidden=32, n_latent=8, seed=0)
+    assert model.layer is None  # no counts layer: X
+    assert model.input_scale_ == "log" and model.module.likelihood == "gaussian"
+    assert "log-normalised" in caplog.text
+    model.train(max_epochs=10, patience=None)
+    imp = model.get_imputed()
+    X = lognorm.X.toarray()
+    observed = X != 0
+    np.testing.assert_array_equal(imp[observed], X[observed])  # kept exactly
+    assert (imp[~observed] >= 0).all() and np.isfinite(imp).all()
+    # the prediction is on the input's scale (no second normalisation): not log1p(1e4 * ...)
+    pred = model.get_imputed(keep_observed=False)
+    assert np.abs(pred[observed] - X[observed]).mean() < 0.4 * X[observed].mean()
+    assert np.corrcoef(pred[observed], X[observed])[0, 1] > 0.6
+    # counts of the same cells give the counts model
+    counts_model = GraphImputer(masked, transformer="sklearn", n_hidden=8, n_latent=2)
+    assert counts_model.input_scale_ == "counts" and counts_model.module.likelihood == "zinb"
+    with pytest.raises(InputError, match="non-integer"):
+        GraphImputer(lognorm, likelihood="zinb", transformer="sklearn")
+
+
+def test_neither_counts_nor_log_values_are_refused(data):
+    masked, _ = data
+    a = masked.copy()
+    a.X = sp.csr_matrix(masked.layers["counts"], dtype=np.float32) * 1.37  # scaled counts
+    with pytest.raises(InputError, match="neither raw counts nor log-normalised"):
+        GraphImputer(a, layer=None, transformer="sklearn")
+
+
+def test_layer_defaults_to_counts_when_present(data):
+    masked, _ = data
+    a = masked.copy()
+    a.X = sp.csr_matrix(gg.pp.log_normalize(a.layers["counts"]), dtype=np.float32)
+    model = GraphImputer(a, transformer="sklearn", n_hidden=8, n_latent=2)
+    assert model.layer == "counts" and model.input_scale_ == "counts"
+    assert GraphImputer(a, layer=None, transformer="sklearn", n_hidden=8,
+                        n_latent=2).input_scale_ == "log"
+
+
+def test_a_stored_cell_graph_is_reused_by_default(data, caplog):
+    from sklearn.neighbors import kneighbors_graph
+
+    masked, _ = data
+    a = masked.copy()
+    ring = sp.csr_matrix((np.ones(300, np.float32), (np.arange(300), (np.arange(300) + 1) % 300)),
+                         shape=(300, 300))
+    a.obsp["connectivities"] = (ring + ring.T).tocsr()  # where scanpy writes its graph
+    with caplog.at_level("INFO", logger="gnngeno"):
+        model = GraphImputer(a, n_hidden=8, n_latent=2)
+    assert "adata.obsp['connectivities']" in caplog.text
+    assert (model.adjacency != gg.nn.gcn_adjacency(a.obsp["connectivities"])).nnz == 0
+    assert set(a.obsp) == {"connectivities"}  # nothing written
+    # gnngeno's own key comes first; graph_key=None builds a new graph
+    knn = kneighbors_graph(np.log1p(a.layers["counts"].toarray()), 5).tocsr()
+    a.obsp["gnngeno_cell_connectivities"] = knn
+    assert (GraphImputer(a, n_hidden=8, n_latent=2).adjacency
+            != gg.nn.gcn_adjacency(knn)).nnz == 0
+    fresh = GraphImputer(a, graph_key=None, transformer="sklearn", n_hidden=8, n_latent=2)
+    assert (fresh.adjacency != gg.nn.gcn_adjacency(knn)).nnz > 0
+
+
+def test_output_dtype_and_epoch_cap_log(data, trained, caplog):
+    half = trained.get_imputed(dtype="float16")
+    full = trained.get_imputed()
+    assert half.dtype == np.float16 and half.nbytes * 2 == full.nbytes
+    np.testing.assert_allclose(half, full, rtol=2e-3, atol=2e-3)
+    with pytest.raises(InputError, match="dtype"):
+        trained.get_imputed(dtype="float64")
+    masked, _ = data
+    m = GraphImputer(masked, transformer="sklearn", n_hidden=8, n_latent=2, seed=0)
+    with caplog.at_level("WARNING", logger="gnngeno"):
+        m.train(max_epochs=2, patience=None)
+    improving = m.history_.best_epoch == len(m.history) - 1
+    assert ("still improving" in caplog.text) == improving

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from gnngeno import InputError
+from gnngeno.data import sample_ranking_pairs
 from gnngeno.datasets import simulate
 from gnngeno.metrics import evaluate_grn
 from gnngeno.models import GRNPredictor
@@ -28,7 +29,7 @@ def data():
 @pytest.fixture(scope="module")
 def trained(data):
     adata, net = data
-    return GRNPredictor(adata, seed=0, hidden_dim=32, out_dim=16).train(net, max_epochs=60)
+    return GRNPredictor(adata, seed=0, n_hidden=32, n_latent=16).train(net, max_epochs=60)
 
 
 def test_recovers_heldout_planted_edges_well_above_chance(trained):
@@ -48,14 +49,28 @@ def test_edge_table_covers_every_candidate(trained, data):
     assert evaluate_grn(edges, net)["auroc"] > 0.7
 
 
-@pytest.mark.parametrize("encoder", ["gcn", "gat"])
-def test_seeded_runs_repeat_exactly(data, encoder):
+@pytest.mark.parametrize("conv", ["gcn", "gat"])
+def test_seeded_runs_repeat_exactly(data, conv):
     adata, net = data
-    a = GRNPredictor(adata, encoder=encoder, seed=3, hidden_dim=16, out_dim=8).train(net, max_epochs=8)
-    b = GRNPredictor(adata, encoder=encoder, seed=3, hidden_dim=16, out_dim=8).train(net, max_epochs=8)
+    a = GRNPredictor(adata, conv=conv, seed=3, n_hidden=16, n_latent=8).train(net, max_epochs=8)
+    b = GRNPredictor(adata, conv=conv, seed=3, n_hidden=16, n_latent=8).train(net, max_epochs=8)
     np.testing.assert_array_equal(a.get_scores(), b.get_scores())
-    c = GRNPredictor(adata, encoder=encoder, seed=4, hidden_dim=16, out_dim=8).train(net, max_epochs=8)
+    c = GRNPredictor(adata, conv=conv, seed=4, n_hidden=16, n_latent=8).train(net, max_epochs=8)
     assert not np.array_equal(a.get_scores(), c.get_scores())
+
+
+def test_old_option_names_warn_and_build_the_same_model(data):
+    adata, net = data
+    with pytest.warns(DeprecationWarning, match="hidden_dim= is deprecated"):
+        old = GRNPredictor(adata, encoder="gat", num_layers=1, hidden_dim=8, out_dim=4,
+                           n_components=6, seed=1)
+    new = GRNPredictor(adata, conv="gat", n_layers=1, n_hidden=8, n_latent=4, n_pcs=6, seed=1)
+    assert "conv='gat'" in repr(old) and "n_hidden=8" in repr(old)
+    old.train(net, max_epochs=3)
+    new.train(net, max_epochs=3)
+    np.testing.assert_array_equal(old.get_scores(), new.get_scores())
+    with pytest.raises(TypeError, match="both"):
+        GRNPredictor(adata, encoder="gat", conv="gcn")
 
 
 def test_save_load_round_trip_and_gene_check(trained, data, tmp_path):
@@ -73,7 +88,7 @@ def test_save_load_round_trip_and_gene_check(trained, data, tmp_path):
 @pytest.mark.parametrize("split", ["tf", "target"])
 def test_heldout_splits(data, split):
     adata, net = data
-    m = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(net, split=split, max_epochs=30)
+    m = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(net, split=split, max_epochs=30)
     res = m.evaluate("test")
     assert np.isfinite(res["auroc"])
     if split == "tf":  # the auto options drop transductive terms for unseen TFs
@@ -87,14 +102,14 @@ def test_without_prior_is_self_supervised():
     m = GRNPredictor(adata, seed=0).train(None, max_epochs=100)
     assert m.mode_ == "self-supervised"
     assert m.module.decoder.source_bias is None  # auto: no transductive terms without a prior
-    # expression alone: above chance (about as good as |Pearson| on this simulation, 0.64)
+    # expression alone: above chance
     assert evaluate_grn(m.get_edges(), net)["auroc"] > 0.6
 
 
 def test_options_and_penalty_run(data):
     adata, net = data
-    m = GRNPredictor(adata, encoder="gatv2", decoder="mlp", num_layers=3, activation="elu",
-                     seed=0, hidden_dim=16, out_dim=8, heads=2)
+    m = GRNPredictor(adata, conv="gatv2", decoder="mlp", n_layers=3, activation="elu",
+                     seed=0, n_hidden=16, n_latent=8, heads=2)
     m.train(net, max_epochs=3, l1=1e-4, l2=1e-4)
     assert (m.history["penalty"] > 0).all()
 
@@ -105,10 +120,12 @@ def test_input_errors(data):
     del bare.var["is_tf"]
     with pytest.raises(InputError, match="mark_tfs"):
         GRNPredictor(bare)
-    with pytest.raises(InputError, match="encoder"):
-        GRNPredictor(adata, encoder="sage")
+    with pytest.raises(InputError, match="conv"):
+        GRNPredictor(adata, conv="sage")
     with pytest.raises(InputError, match="divisible"):
-        GRNPredictor(adata, encoder="gat", hidden_dim=10, heads=4)
+        GRNPredictor(adata, conv="gat", n_hidden=10, heads=4)
+    with pytest.raises(InputError, match="n_layers"):
+        GRNPredictor(adata, n_layers=0)
     with pytest.raises(RuntimeError, match="not trained"):
         GRNPredictor(adata).get_edges()
 
@@ -152,45 +169,117 @@ def legacy(data):
 
 def test_legacy_split_validation_candidates_and_ranking_pairs(data, legacy):
     adata, _ = data
-    m = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(split=legacy, max_epochs=40)
+    m = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(split=legacy, max_epochs=40)
     sp = m.split_
     assert sp.method == "legacy" and sp.train_neg.shape[1] > 0
     res = m.evaluate("test")
     assert res["auroc"] > 0.7 and res["auprc_ratio"] > 2.0
     # auto: 10 random candidate negatives per validation positive join the given pairs
     n_pos = int(sp.val_labels.sum())
-    pairs, labels = m._validation_set(sp, None)
+    pairs, labels = m.val_pairs_, m.val_labels_
     assert pairs.shape[1] == len(labels) == sp.val_pairs.shape[1] + 10 * n_pos
     assert labels.sum() == n_pos
     extra = pairs[:, sp.val_pairs.shape[1]:]
     known = set(map(tuple, sp.train_pos.T)) | set(map(tuple, sp.val_pairs[:, sp.val_labels == 1].T))
     assert not any(tuple(p) in known for p in extra.T)
-    np.testing.assert_array_equal(m._validation_set(sp, None)[0], pairs)  # drawn once, seeded
-    assert m._validation_set(sp, 0)[0].shape == sp.val_pairs.shape
+    again = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(split=legacy, max_epochs=1)
+    np.testing.assert_array_equal(again.val_pairs_, pairs)  # drawn with the model's seed
+    none = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(
+        split=legacy, max_epochs=1, validation_candidates=0)
+    assert none.val_pairs_.shape == sp.val_pairs.shape
     # ranking pairs: a given negative is matched with a positive of the same TF
-    neg, pos = GRNPredictor._ranking_pairs(torch.as_tensor(sp.train_pos),
-                                           torch.as_tensor(sp.train_neg), 200)
+    neg, pos = sample_ranking_pairs(sp.train_pos, sp.train_neg, 200)
     assert neg.shape == pos.shape and neg.shape[1] > 150
     np.testing.assert_array_equal(neg[0].numpy(), pos[0].numpy())
     train_pos = set(map(tuple, sp.train_pos.T))
     assert all(tuple(p) in train_pos for p in pos.numpy().T)
     assert not any(tuple(p) in train_pos for p in neg.numpy().T)
+    # the ranking term changes training; switched off, the result differs
+    off = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(
+        split=legacy, max_epochs=5, ranking_weight=0)
+    on = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(split=legacy, max_epochs=5)
+    assert not np.allclose(off.history["loss"], on.history["loss"])
 
 
-def test_early_stopping_skips_warmup_and_options_run(data, legacy):
+def test_early_stopping_skips_warmup_on_smoothed_auprc(data, legacy):
     adata, net = data
-    m = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(net, max_epochs=40,
-                                                                     warmup_epochs=10)
-    assert m.history_.best_epoch >= 10
-    mon = m.history["val_monitor"].to_numpy()
-    assert (mon[:10] < -1e5).all() and (np.diff(mon[:10]) > 0).all()  # warm-up placeholder
-    assert ((mon[10:] >= 0) & (mon[10:] <= 1)).all()  # smoothed validation AUPRC
-    # every new option can be switched off; the result still ranks well
-    m0 = GRNPredictor(adata, seed=0, hidden_dim=16, out_dim=8).train(
+    m = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(net, max_epochs=40,
+                                                                   warmup_epochs=10)
+    h = m.history
+    assert {"loss", "val_auprc", "val_auroc", "val_auprc_ema"} <= set(h.columns)
+    raw, ema = h["val_auprc"].to_numpy(), h["val_auprc_ema"].to_numpy()
+    expected = [raw[0]]
+    for v in raw[1:]:  # val_smoothing=0.5: weight 0.5 on the past
+        expected.append(0.5 * expected[-1] + 0.5 * v)
+    np.testing.assert_allclose(ema, expected)
+    # the best epoch is the first maximum of the moving average after the warm-up
+    assert m.history_.best_epoch == 10 + int(np.argmax(ema[10:]))
+    # every option can be switched off; the result still ranks well
+    m0 = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(
         split=legacy, max_epochs=40, supervision_fraction=0, ranking_weight=0,
         validation_candidates=0, warmup_epochs=0, val_smoothing=0)
     assert m0.evaluate("test")["auroc"] > 0.6
+    assert "val_auprc_ema" not in m0.history
+    assert m0.history_.best_epoch == int(np.argmax(m0.history["val_auprc"].to_numpy()))
     with pytest.raises(InputError, match="ranking_weight"):
         GRNPredictor(adata, seed=0).train(split=legacy, max_epochs=2, ranking_weight=-1)
     with pytest.raises(InputError, match="val_smoothing"):
         GRNPredictor(adata, seed=0).train(net, max_epochs=2, val_smoothing=1.0)
+
+
+def test_resumed_training_matches_uninterrupted(data, tmp_path):
+    adata, net = data
+    opts = dict(max_epochs=12, warmup_epochs=2, patience=None)
+    full = GRNPredictor(adata, seed=5, n_hidden=8, n_latent=4).train(net, **opts)
+    ckpt = tmp_path / "grn.ckpt"
+    GRNPredictor(adata, seed=5, n_hidden=8, n_latent=4).train(
+        net, **{**opts, "max_epochs": 6}, checkpoint_path=ckpt)
+    resumed = GRNPredictor(adata, seed=5, n_hidden=8, n_latent=4).train(
+        net, **opts, checkpoint_path=ckpt, resume=True)
+    assert len(resumed.history_) == 12
+    np.testing.assert_array_equal(resumed.history["val_auprc_ema"], full.history["val_auprc_ema"])
+    assert resumed.history_.best_epoch == full.history_.best_epoch
+    np.testing.assert_array_equal(resumed.get_scores(), full.get_scores())
+
+
+def test_cross_fit_scores_every_known_edge_out_of_fold(data):
+    from gnngeno.models import cross_fit
+
+    adata, net = data
+    small = {"n_hidden": 16, "n_latent": 8, "n_pcs": 8}
+    fit = cross_fit(adata, net, tfs=adata.var_names[:12].tolist(), cv_folds=3,
+                    model_kwargs=small, train_kwargs={"max_epochs": 20}, seed=0)
+    assert fit.scores.shape == fit.in_prior.shape == (12, 120)
+    assert fit.in_prior.sum() == len(net)
+    assert fit.folds["n_known"].sum() == len(net) and len(fit.folds) == 3
+    off = ~np.eye(12, 120, dtype=bool)
+    s = fit.scores[off]
+    assert np.unique(s).size >= s.size - 3 and (s > 0).all() and (s < 1).all()
+    assert fit.metrics["n_folds"] == 3 and fit.metrics["auroc"] > 0.6
+    # known edges rank above the rest on average, although no model saw the one it scored
+    assert fit.scores[fit.in_prior].mean() > fit.scores[off & ~fit.in_prior].mean()
+    again = cross_fit(adata, net, tfs=adata.var_names[:12].tolist(), cv_folds=3,
+                      model_kwargs=small, train_kwargs={"max_epochs": 20}, seed=0)
+    np.testing.assert_array_equal(again.scores, fit.scores)
+
+
+def test_every_gene_as_regulator_tiny_network_and_constant_gene():
+    import anndata as ad
+    import pandas as pd
+
+    from gnngeno.models import cross_fit
+
+    rng = np.random.default_rng(0)
+    X = rng.poisson(3, size=(40, 5)).astype(np.float32)
+    X[:, 4] = 2.0  # no variance
+    adata = ad.AnnData(X)
+    adata.var_names = [f"g{i}" for i in range(5)]
+    genes = adata.var_names.tolist()
+    prior = pd.DataFrame({"source": ["g0", "g1"], "target": ["g2", "g3"]})
+    m = GRNPredictor(adata, tfs=genes, seed=0, n_hidden=8, n_latent=4)
+    m.train(prior, fractions=(1, 0, 0), max_epochs=5)
+    assert len(m.get_edges()) == 5 * 4 and np.isfinite(m.get_scores()).all()
+    fit = cross_fit(adata, prior, tfs=genes, model_kwargs={"n_hidden": 8, "n_latent": 4},
+                    train_kwargs={"max_epochs": 5}, seed=0)
+    assert fit.metrics["n_folds"] == 2 and (fit.folds["epochs"] == 5).all()  # no early stop
+    assert np.isfinite(fit.scores).all()

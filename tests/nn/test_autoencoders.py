@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from gnngeno.nn import Autoencoder, GraphAutoencoder, GraphEncoder, VariationalAutoencoder
-from gnngeno.nn._graph_autoencoders import gcn_adjacency
 
 
 def counts(n=12, g=15, seed=0):
@@ -91,19 +90,23 @@ def test_bottleneck_size_and_errors():
 EDGES = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])  # a 4-node path
 
 
-def test_gcn_adjacency_matches_pyg_normalisation():
-    from torch_geometric.nn import GCNConv
+def gcn_normalised(edge_index, n):
+    """``D^-1/2 (A + I) D^-1/2`` (dense) written out: the GCN normalisation."""
+    A = torch.eye(n)
+    A[edge_index[0], edge_index[1]] = 1.0
+    d = A.sum(1).rsqrt()
+    return d[:, None] * A * d[None, :]
 
+
+@pytest.mark.parametrize("conv", ["gcn", "sgc"])
+def test_graph_autoencoder_reads_edge_weights(conv):
     torch.manual_seed(0)
     x = torch.randn(4, 3)
-    ref = GCNConv(3, 2)
-    enc = GraphEncoder(3, 2, 2, conv="gcn")
-    enc.conv1.lin.weight.data.copy_(ref.lin.weight.data)
-    enc.conv1.bias.data.copy_(ref.bias.data)
-    adj = gcn_adjacency(EDGES, None, 4)
-    # degree with self loop: 2, 3, 3, 2 -> entry (0, 1) = 1 / sqrt(2 * 3)
-    assert adj.to_dense()[0, 1].item() == pytest.approx(1 / 6 ** 0.5)
-    assert torch.allclose(enc.conv1(x, adj), ref(x, EDGES), atol=1e-6)
+    gae = GraphAutoencoder(3, n_latent=2, n_hidden=8, conv=conv, dropout=0.0).eval()
+    ones, halves = torch.ones(EDGES.shape[1]), torch.full((EDGES.shape[1],), 0.5)
+    # unit weights are the unweighted graph; other weights change the normalisation
+    assert torch.allclose(gae.encode(x, EDGES, ones), gae.encode(x, EDGES), atol=1e-6)
+    assert not torch.allclose(gae.encode(x, EDGES, halves), gae.encode(x, EDGES), atol=1e-4)
 
 
 @pytest.mark.parametrize("conv", ["gcn", "gat", "sgc"])
@@ -134,22 +137,47 @@ def test_graph_encoder_rejects_unknown_conv():
 
 
 def test_sgc_encoder_propagates_inputs_hops_times():
-    from gnngeno.nn._graph_autoencoders import propagate_features
-
     torch.manual_seed(0)
     x = torch.randn(4, 3)
-    adj = gcn_adjacency(EDGES, None, 4)
-    dense = adj.to_dense()
-    # Â^2 x by hand (dense), and hops=0 is the identity
-    assert torch.allclose(propagate_features(adj, x, 2), dense @ (dense @ x), atol=1e-6)
-    assert torch.equal(propagate_features(adj, x, 0), x)
+    dense = gcn_normalised(EDGES, 4)
     enc = GraphEncoder(3, 8, 2, conv="sgc", hops=2, dropout=0.0).eval()
+    # Â^2 x by hand (dense)
+    smoothed = enc.smooth(x, EDGES)
+    assert torch.allclose(smoothed, dense @ (dense @ x), atol=1e-6)
     z = enc(x, EDGES)
-    assert torch.allclose(z, enc.conv_mu(enc.body(dense @ (dense @ x))), atol=1e-5)
+    # the layers after the propagation read rows of it (mini-batches: edge_index=None)
+    assert torch.allclose(z, enc(smoothed, None), atol=1e-6)
+    assert torch.allclose(z[[1, 3]], enc(smoothed[[1, 3]], None), atol=1e-6)
     # the smoothed input is cached for the same tensors and recomputed for a new graph
     assert torch.equal(enc(x, EDGES), z)
     other = torch.tensor([[0, 1], [1, 0]])
     assert not torch.allclose(enc(x, other), z)
     # hops=0 ignores the graph (a plain MLP encoder)
     mlp_enc = GraphEncoder(3, 8, 2, conv="sgc", hops=0, dropout=0.0).eval()
+    assert torch.equal(mlp_enc.smooth(x, EDGES), x)
     assert torch.allclose(mlp_enc(x, EDGES), mlp_enc(x, other))
+    with pytest.raises(ValueError, match="only the 'sgc' encoder"):
+        GraphEncoder(3, 8, 2, conv="gcn").smooth(x, EDGES)
+
+
+# ------------------------------------------------------------------ losses on batches
+def test_losses_take_a_batch_as_keyword_arguments():
+    """The training plan calls ``module.loss(**batch.kwargs)``."""
+    torch.manual_seed(0)
+    x = counts()
+    vae = VariationalAutoencoder(15, n_latent=3, n_hidden=8).eval()
+    by_name = vae.loss(x=x, size_factor=x.sum(1), kl_weight=0.5, encoder_input=None)
+    assert torch.equal(by_name["loss"], vae.loss(x, x.sum(1), kl_weight=0.5)["loss"])
+    feats = torch.log1p(counts(4, 6))
+    gae = GraphAutoencoder(6, n_latent=2, n_hidden=8, conv="sgc", variational=True,
+                           feature_likelihood="gaussian").eval()
+    neg = torch.tensor([[0, 1, 2], [3, 3, 0]])
+    kw = dict(x=feats, edge_index=EDGES, pos_edge_index=EDGES, neg_edge_index=neg,
+              nodes=torch.tensor([0, 2]))
+    a, b = gae.loss(**kw, kl_weight=0.0), gae.loss(**kw, kl_weight=1.0)
+    # the KL weight scales only the KL term; the feature term reads only the given nodes
+    assert a["loss"].item() == pytest.approx(a["edges"].item() + a["features"].item(), rel=1e-6)
+    assert b["loss"].item() == pytest.approx(a["loss"].item() + b["kl"].item(), rel=1e-6)
+    z = gae.encode(feats, EDGES)
+    assert a["features"].item() == pytest.approx(
+        gae.feature_loss(z[[0, 2]], feats[[0, 2]]).item(), rel=1e-6)

@@ -8,8 +8,7 @@ import math
 import pytest
 import torch
 
-from gnngeno.nn import log_gaussian, log_nb, log_zinb
-from gnngeno.nn._autoencoders import ExpressionDecoder
+from gnngeno.nn import ExpressionDecoder, log_gaussian, log_nb, log_zinb
 
 
 def t(*v):

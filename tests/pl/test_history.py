@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -59,3 +60,51 @@ def test_history_errors(hist):
         pl.history(42, show=False)
     with pytest.raises(InputError, match="nothing to plot"):
         pl.history(pd.DataFrame({"epoch": [0, 1], "lr": [1, 2]}), show=False)
+
+
+def _old_grn_history(warmup=5, n=12, best=9):
+    """A history as older GRN fits stored it: ``val_monitor = -1e6 + epoch`` in the warm-up."""
+    recs, ema = [], None
+    for e in range(n):
+        auprc = 0.3 + 0.02 * e
+        ema = auprc if ema is None else 0.5 * ema + 0.5 * auprc
+        recs.append({"epoch": e, "loss": 1.0 / (e + 1), "val_auprc": auprc, "val_auprc_ema": ema,
+                     "val_monitor": ema if e >= warmup else -1e6 + e})
+    return TrainingHistory(records=recs, monitor="val_monitor", best_epoch=best)
+
+
+def test_history_skips_warmup_placeholders():
+    _, metric_ax = pl.history(_old_grn_history(), show=False)
+    lines = {ln.get_label(): ln for ln in metric_ax.get_lines()}
+    assert {"val_auprc", "val_auprc_ema"} <= set(lines)
+    # no placeholder reaches the axes: the curves are not squashed against -1e6
+    lo, hi = metric_ax.get_ylim()
+    assert lo > 0.2 and hi < 0.6
+    for ln in metric_ax.get_lines():
+        y = np.asarray(ln.get_ydata(), dtype=float)
+        assert not (y <= -1e5).any()
+    # val_monitor repeats the moving average after the warm-up: drawn once
+    assert "val_monitor" not in lines
+    # the kept epoch is starred on the monitored curve, the warm-up shaded
+    star = [ln for ln in metric_ax.get_lines() if ln.get_marker() == "*"]
+    assert len(star) == 1 and star[0].get_xdata()[0] == 9
+    assert star[0].get_ydata()[0] == pytest.approx(lines["val_auprc_ema"].get_ydata()[9])
+    legend = [t.get_text() for t in metric_ax.get_legend().get_texts()]
+    assert "warm-up (epochs 0-4)" in legend
+
+
+def test_history_only_placeholders_leaves_no_metric_curve():
+    recs = [{"epoch": e, "loss": 1.0, "val_monitor": -1e6 + e} for e in range(3)]
+    ax = pl.history(TrainingHistory(records=recs, monitor="val_monitor", best_epoch=2),
+                    show=False)
+    assert ax.get_title() == "training loss"  # one panel: nothing after the warm-up
+
+
+def test_history_stars_smoothed_monitor():
+    recs = [{"epoch": e, "loss": 1.0 / (e + 1), "val_loss": 1.0 - 0.1 * e,
+             "val_loss_ema": 1.0 - 0.05 * e, "val_auroc": 0.5 + 0.01 * e} for e in range(6)]
+    loss_ax, _ = pl.history(TrainingHistory(records=recs, monitor="val_loss", best_epoch=4),
+                            show=False)
+    star = [ln for ln in loss_ax.get_lines() if ln.get_marker() == "*"]
+    assert star and star[0].get_label().startswith("best val_loss_ema")
+    assert star[0].get_ydata()[0] == pytest.approx(0.8)

@@ -48,3 +48,38 @@ def test_attribution(tmp_path):
         pl.attribution(scores)
     with pytest.raises(InputError, match="shape"):
         pl.attribution(np.ones((3, 5)))
+
+
+
+LETTER_RGB = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
+
+
+def _tallest_letters(ax) -> str:
+    """The tallest letter of each column that holds letters, read back from patch colours."""
+    from matplotlib.colors import to_rgb
+
+    name = {tuple(np.round(to_rgb(c), 3)): b for b, c in LETTER_RGB.items()}
+    cols: dict[int, tuple[float, str]] = {}
+    for p in ax.patches:
+        ext = p.get_path().get_extents()
+        x = int(np.floor(ext.x0))
+        if ext.height > cols.get(x, (0.0, ""))[0]:
+            cols[x] = (ext.height, name[tuple(np.round(p.get_facecolor()[:3], 3))])
+    return "".join(cols[x][1] if x in cols else "-" for x in range(int(ax.get_xlim()[1])))
+
+
+def test_motif_match_aligns_query_and_reverse_complemented_target(tmp_path):
+    query = Motif("filter_1", "", np.vstack([np.full((2, 4), 0.25), _pwm("TATGCA")]))
+    target = Motif("MA1", "POU", _pwm("GGTGCATA"))  # reverse complement: TATGCACC
+    q_ax, t_ax = pl.motif_match(query, target, offset=2, strand="-",
+                                save=tmp_path / "match.png")
+    assert (tmp_path / "match.png").stat().st_size > 0
+    assert q_ax.get_xlim() == t_ax.get_xlim() == (0, 10)  # the aligned width
+    assert _tallest_letters(q_ax) == "--TATGCA--"
+    assert _tallest_letters(t_ax) == "--TATGCACC"
+    assert t_ax.get_title() == "MA1 POU (reverse complement)"
+    # a target that starts before the query shifts the query right
+    q_ax, t_ax = pl.motif_match(_pwm("ACGT"), _pwm("TTACGT"), offset=-2, show=False)
+    assert _tallest_letters(q_ax) == "--ACGT" and _tallest_letters(t_ax) == "TTACGT"
+    with pytest.raises(InputError, match="strand"):
+        pl.motif_match(query, target, strand="x", show=False)

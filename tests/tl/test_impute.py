@@ -62,3 +62,40 @@ def test_impute_refuses_empty_cell(sim):
     a.layers["counts"] = X
     with pytest.raises(gg.InputError, match="no counts"):
         gg.tl.impute(a, transformer="sklearn", max_epochs=1)
+
+
+def test_impute_returns_the_model_and_accepts_old_names(sim):
+    adata, _ = sim
+    out = gg.tl.impute(adata, transformer="sklearn", max_epochs=1, copy=True, return_model=True,
+                       model_kwargs={"n_hidden": 16, "n_latent": 4})
+    result, model = out
+    assert isinstance(model, gg.models.GraphImputer) and model.is_trained_
+    np.testing.assert_array_equal(result.layers["gnngeno_imputed"], model.get_imputed())
+    a = adata.copy()
+    assert gg.tl.impute(a, transformer="sklearn", max_epochs=1, return_model=True,
+                        model_kwargs={"n_hidden": 16, "n_latent": 4})[0] is None
+    with pytest.warns(DeprecationWarning, match="encoder"):
+        gg.tl.impute(a, encoder="gcn", epochs=1, transformer="sklearn",
+                     model_kwargs={"n_hidden": 16, "n_latent": 4})
+    assert a.uns["gnngeno_imputed"]["params"]["conv"] == "gcn"
+
+
+def test_impute_meets_log_normalised_data_and_a_stored_graph(sim, caplog):
+    import anndata as ad
+    import scipy.sparse as sp
+
+    adata, _ = sim
+    X = sp.csr_matrix(gg.pp.log_normalize(adata.layers["counts"]), dtype=np.float32)
+    a = ad.AnnData(X=X, obs=adata.obs[[]].copy(), var=adata.var[[]].copy())
+    gg.gr.cell_graph(a, transformer="sklearn", seed=0)  # log-normalised X: no normalisation
+    with caplog.at_level("INFO", logger="gnngeno"):
+        gg.tl.impute(a, max_epochs=2, dtype="float16",
+                     model_kwargs={"n_hidden": 16, "n_latent": 4})
+    assert "adata.obsp['gnngeno_cell_connectivities']" in caplog.text  # reused
+    imp = a.layers["gnngeno_imputed"]
+    assert imp.dtype == np.float16 and imp.shape == a.shape
+    D = X.toarray()
+    np.testing.assert_array_equal(imp[D != 0], D[D != 0].astype(np.float16))
+    params = a.uns["gnngeno_imputed"]["params"]
+    assert params["layer"] is None and params["likelihood"] == "gaussian"
+    assert params["input_scale"] == "log" and "target_sum" not in params

@@ -2,10 +2,9 @@
 ``tests/train/test_distributed.py`` once in-process (one process) and once under
 ``python -m torch.distributed.run --standalone --nproc_per_node=2 ddp_script.py OUT.json``.
 
-- ``gcn``: a small mini-batch GCN trained with gnngeno's helpers directly
-  (:class:`~gnngeno.data.NeighborhoodLoader`, :func:`~gnngeno.train.wrap_ddp`,
-  :func:`~gnngeno.train.reduce_dict`, :func:`~gnngeno.train.fit`): with each process taking
-  half of every batch it must reproduce the one-process run up to rounding;
+- ``gcn``: a small mini-batch GCN on :class:`~gnngeno.train.TrainingPlan` with its own data
+  (:func:`~gnngeno.data.cell_batches`, :func:`~gnngeno.data.neighbourhood`): with each
+  process taking half of every batch it must reproduce the one-process run up to rounding;
 - ``models``: GraphImputer, Embedder and GRNPredictor with ``distributed=True``.
 """
 
@@ -45,45 +44,62 @@ class TinyGCN(torch.nn.Module):
 
         return self.lin_out(torch.relu(propagate(adj, self.lin_in(x))))
 
+    def loss(self, x, adj, y, n_targets: int):
+        """Squared error on the first ``n_targets`` nodes (the targets; the rest is halo)."""
+        return {"loss": ((self(x, adj)[:n_targets] - y) ** 2).mean()}
+
+
+class GCNData:
+    """Every step's batch of target cells is drawn alike in all processes; each process trains
+    on its share (every ``world_size``-th target) with the targets' one-hop neighbourhood."""
+
+    has_validation = True
+
+    def __init__(self, module, X, An, hidden, *, batch_size: int, seed: int, rank: int,
+                 world_size: int) -> None:
+        n = X.shape[0]
+        self.module, self.X, self.An, self.hidden = module, X, An, hidden
+        self.x_in = torch.from_numpy(np.where(hidden, 0.0, X).astype(np.float32))
+        self.y = torch.from_numpy(X)
+        self.val_cells = np.arange(n)[np.arange(n) % 10 == 0]
+        self.train_cells = np.setdiff1d(np.arange(n), self.val_cells)
+        self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def batches(self, epoch: int):
+        from gnngeno.data import cell_batches, neighbourhood
+        from gnngeno.nn import to_torch_csr
+        from gnngeno.train import Batch
+
+        for b in cell_batches(len(self.train_cells), self.batch_size, generator=self.generator):
+            targets = self.train_cells[b]
+            own = targets[self.rank::self.world_size]
+            nodes, sub = neighbourhood(self.An, own, 1)
+            yield Batch({"x": self.x_in[nodes], "adj": to_torch_csr(sub), "y": self.y[own],
+                         "n_targets": len(own)}, n=len(own), n_total=len(targets))
+
+    def validate(self) -> dict:
+        from gnngeno.nn import to_torch_csr
+
+        self.module.eval()
+        with torch.no_grad():
+            pred = self.module(self.x_in, to_torch_csr(self.An)).numpy()
+        err = ((pred - self.X) ** 2)[self.val_cells][self.hidden[self.val_cells]]
+        return {"val_loss": float(err.mean())}
+
 
 def train_gcn(*, epochs: int = 6, batch_size: int = 48, seed: int = 0) -> dict:
-    from gnngeno._settings import seed_everything
-    from gnngeno.data import NeighborhoodLoader, predict_in_chunks
-    from gnngeno.train import fit, get_world_size, reduce_dict, wrap_ddp
+    from gnngeno.train import TrainingPlan, get_world_size
 
     X, An, hidden = make_problem(seed=seed)
-    n, g = X.shape
-    x_in = torch.from_numpy(np.where(hidden, 0.0, X).astype(np.float32))
-    y = torch.from_numpy(X)
-    val_cells = np.arange(n)[np.arange(n) % 10 == 0]
-    train_cells = np.setdiff1d(np.arange(n), val_cells)
-    seed_everything(seed)
-    model = TinyGCN(g)
-    ddp = wrap_ddp(model)
-    opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    loader = NeighborhoodLoader(An, batch_size=batch_size, n_hops=1, cells=train_cells, seed=seed)
-
-    def train_epoch(epoch):
-        model.train()
-        loader.set_epoch(epoch)
-        tot, cnt = 0.0, 0
-        for b in loader:
-            pred = ddp(x_in[b.nodes], b.adj_tensor())[: b.n_targets]
-            loss = ((pred - y[b.targets]) ** 2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            tot += float(loss.detach()) * b.n_targets
-            cnt += b.n_targets
-        return reduce_dict({"loss": tot / cnt}, weight=cnt)
-
-    def validate():
-        pred = predict_in_chunks(lambda b: model(x_in[b.nodes], b.adj_tensor())[: b.n_targets],
-                                 An, chunk_size=100, progress_desc=None)
-        err = ((pred - X) ** 2)[val_cells][hidden[val_cells]]
-        return reduce_dict({"val_loss": float(err.mean())})
-
-    history = fit(model, opt, train_epoch, max_epochs=epochs, validate=validate, patience=None)
+    torch.manual_seed(seed)
+    model = TinyGCN(X.shape[1])
+    plan = TrainingPlan(model, max_epochs=epochs, lr=0.02, patience=None, device="cpu",
+                        distributed=True, desc="gcn")
+    ctx = plan.setup()
+    data = GCNData(model, X, An, hidden, batch_size=batch_size, seed=seed, rank=ctx.rank,
+                   world_size=ctx.world_size)
+    history = plan.run(data)
     return {"world_size": get_world_size(), "val_loss": history.records[-1]["val_loss"],
             "losses": [r["loss"] for r in history.records],
             "params": {k: v.detach().numpy().ravel().tolist()

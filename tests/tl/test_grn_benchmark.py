@@ -1,0 +1,91 @@
+"""tl.benchmark_grn: the model, its ablations and every baseline on the same test pairs, as a
+tidy table over splits, negatives and seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gnngeno import InputError, tl
+from gnngeno.datasets import simulate
+from gnngeno.io import GRNBenchmark
+
+FAST = {"train_kwargs": {"max_epochs": 4, "patience": None},
+        "tree_kwargs": {"n_estimators": 3}}
+
+
+@pytest.fixture(scope="module")
+def bench():
+    adata, net = simulate(n_cells=120, n_genes=60, n_tfs=6, seed=1)
+    return GRNBenchmark(adata=adata, network=net, tfs=adata.var_names[:6].tolist(), name="sim")
+
+
+def test_tidy_table_has_every_row_for_every_scheme_and_seed(bench, tmp_path):
+    out = tmp_path / "t.csv"
+    t = tl.benchmark_grn(bench, split="random", negatives=["uniform", "degree-matched"],
+                         seeds=[0, 1], out=out, **FAST)
+    assert list(t.columns[:5]) == ["dataset", "split", "negatives", "method", "seed"]
+    assert len(t) == 7 * 2 * 2
+    assert set(t["method"]) == {"GCN", "GCN without message passing", "GCN on a shuffled prior",
+                                "degree-only", "|Pearson|", "|Spearman|", "tree (GENIE3-style)"}
+    assert not t.duplicated(["negatives", "method", "seed"]).any()
+    for _, g in t.groupby(["negatives", "seed"]):  # the same test pairs for every method
+        assert g["n_test"].nunique() == 1 and g["n_pos"].nunique() == 1
+    dm = t[t["negatives"] == "degree-matched"]
+    assert (dm["n_test"] < t[t["negatives"] == "uniform"]["n_test"].max()).all()
+    # one training per seed serves both schemes: full-space metrics agree
+    a = t.set_index(["negatives", "method", "seed"])["full_auroc"]
+    np.testing.assert_allclose(a.loc["uniform"].sort_index(), a.loc["degree-matched"].sort_index())
+    pd.testing.assert_frame_equal(pd.read_csv(out), t, check_dtype=False)
+    no_graph = t[t["method"] == "GCN without message passing"]["auroc"].to_numpy()
+    assert not np.allclose(no_graph, t[t["method"] == "GCN"]["auroc"].to_numpy())
+
+
+def test_both_ends_held_out_leaves_degree_only_at_chance(bench):
+    t = tl.benchmark_grn(bench, split="both", methods=["degree", "pearson"],
+                         fractions=(0.5, 0.1, 0.4), **FAST)
+    row = t.set_index("method").loc["degree-only"]
+    assert row["auroc"] == pytest.approx(0.5) and row["full_auroc"] == pytest.approx(0.5)
+
+
+def test_cross_reference_tests_edges_absent_from_the_training_reference(bench):
+    net = bench.network
+    other = GRNBenchmark(adata=bench.adata, network=net.iloc[::2].reset_index(drop=True),
+                         tfs=bench.tfs, name="sim-half")
+    t = tl.benchmark_grn(other, split="cross-reference", reference=bench,
+                         methods=["degree", "pearson"], negatives=["uniform", "degree-matched"],
+                         **FAST)
+    assert set(t["split"]) == {"cross-reference"}
+    n_new = len(net) - len(other.network)
+    assert (t["n_pos"] <= n_new).all() and (t["n_pos"] > 0).all()
+    with pytest.raises(InputError, match="reference"):
+        tl.benchmark_grn(other, split="cross-reference", methods=["degree"])
+
+
+def test_legacy_split_files_with_degree_matched_negatives(bench):
+    from gnngeno.data import split_grn
+
+    genes = bench.adata.var_names
+    idx = pd.Index(genes)
+    pos = np.stack([idx.get_indexer(bench.network["source"]),
+                    idx.get_indexer(bench.network["target"])])
+    sp = split_grn(pos, n_genes=len(genes), tf_index=np.arange(6), seed=3)
+
+    def frame(pairs, labels):
+        return pd.DataFrame({"source": genes[pairs[0]], "target": genes[pairs[1]],
+                             "label": labels.astype(int)})
+
+    splits = {"train": frame(sp.train_pos, np.ones(sp.train_pos.shape[1])),
+              "validation": frame(sp.val_pairs, sp.val_labels),
+              "test": frame(sp.test_pairs, sp.test_labels)}
+    legacy = GRNBenchmark(adata=bench.adata, network=bench.network, tfs=bench.tfs,
+                          splits=splits, name="sim")
+    t = tl.benchmark_grn(legacy, negatives=["uniform", "degree-matched"],
+                         methods=["degree"], **FAST)
+    uni, dm = t.set_index("negatives").loc[["uniform", "degree-matched"], "n_pos"]
+    assert uni == dm == int(sp.test_labels.sum())
+    with pytest.raises(InputError, match="negatives"):
+        tl.benchmark_grn(legacy, negatives="hard", methods=["degree"])
+    with pytest.raises(InputError, match="method"):
+        tl.benchmark_grn(legacy, methods=["nope"])
