@@ -71,7 +71,7 @@ def rows_for_seed(adata, seed: int, imputer: bool) -> dict[str, np.ndarray]:
         Z = A @ Z
         out[f"mask 10%, graph smoothing {h} hop{'s' if h > 1 else ''}"] = Z
     if imputer:
-        gg.settings.n_jobs = 1
+        gg.settings.n_threads = 1
         model = gg.models.GraphImputer(masked, layer="counts", n_neighbors=N_NEIGHBORS, seed=seed)
         model.train()
         out["mask 10%, GraphImputer (default)"] = pca(model.get_imputed(), seed)

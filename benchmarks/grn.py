@@ -10,7 +10,7 @@ Two splits per dataset, 3 seeds each (mean ± sd):
 
 Hyper-parameters are fixed in advance (the package defaults); early stopping reads validation
 pairs only; test pairs are scored once. Timings: wall and CPU (``time.process_time``) seconds of
-training / scoring, on however many threads ``--n-jobs`` allows (default 1).
+training / scoring, on however many threads ``--threads`` allows (default 1).
 
 Usage::
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="first seed (to add seeds to an earlier --raw run, then --merge)")
     ap.add_argument("--methods", default="gcn,gat,pearson,degree,tree")
     ap.add_argument("--tree-estimators", type=int, default=30)
-    ap.add_argument("--n-jobs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads (gg.settings.n_threads)")
     ap.add_argument("--quick", action="store_true", help="hHEP/Non-Specific, 1 seed")
     ap.add_argument("--out", type=Path, default=None, help="also write the table (markdown)")
     ap.add_argument("--raw", type=Path, default=None, help="also write every run (csv)")
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from gnngeno.tl import benchmark_grn
 
     warnings.filterwarnings("ignore", category=UserWarning)
-    gg.settings.n_jobs = args.n_jobs
+    gg.settings.n_threads = args.threads
     names = args.datasets or list(DATASETS)
     seeds = 1 if args.quick else args.seeds
     if args.quick and args.datasets is None:
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 # the legacy split is fixed: seeds change model initialisation and negatives only
                 t = benchmark_grn(bench, split=split, methods=methods, seed=seed, cache=cache,
                                   tree_kwargs={"n_estimators": args.tree_estimators})
+                t = t.drop(columns=[c for c in ("dataset", "split", "seed") if c in t])
                 t.insert(0, "seed", seed)
                 t.insert(0, "split", split)
                 t.insert(0, "dataset", name)

@@ -113,7 +113,7 @@ def run_method(method: str, masked, seed: int, *, epochs: int | None = None) -> 
         rho = model.get_normalized_expression(library_size=1e4, return_numpy=True)
         return np.log1p(np.asarray(rho, dtype=np.float32)), info
     if method in ("gnngeno", "gcn", "nograph"):
-        gg.settings.n_jobs = 1
+        gg.settings.n_threads = 1
         gg.settings.progress = False
         # gcn: message-passing GCN layers instead of the default SGC-style encoder; nograph
         # (the ablation): the same model and training without the graph (a masked
@@ -165,7 +165,7 @@ def child_sim(n_cells: int, seed: int, epochs: int) -> dict:
     import gnngeno as gg
 
     gg.settings.progress = False
-    gg.settings.n_jobs = 1
+    gg.settings.n_threads = 1
     path = sim_path(n_cells)
     adata = ad.read_h5ad(path)
     t1 = time.perf_counter()

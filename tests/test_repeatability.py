@@ -102,10 +102,26 @@ def run_embedder_gae_gene():
     return [m.get_latent()]
 
 
+def run_cross_fit():
+    adata, net = data()
+    tfs = list(adata.var_names[adata.var["is_tf"].to_numpy()])
+    res = gg.models.cross_fit(adata, net, tfs=tfs, cv_folds=2, seed=gg.settings.seed,
+                              model_kwargs=dict(n_hidden=8, n_latent=4, n_pcs=4),
+                              train_kwargs=dict(max_epochs=2))
+    return [res.scores]
+
+
+def run_score_from_expression():
+    adata, _ = data()
+    X = np.log1p(adata.X.toarray())
+    return [gg.models.score_from_expression(X, np.arange(3), seed=gg.settings.seed,
+                                            n_threads=1)]
+
+
 def run_infer_grn():
     adata, net = data()
     gg.tl.infer_grn(adata, prior=net, max_epochs=2,
-                    model_kwargs=dict(hidden_dim=8, out_dim=4, n_components=4))
+                    model_kwargs=dict(n_hidden=8, n_latent=4, n_pcs=4))
     return [adata.varp["gnngeno_grn"].toarray(),
             adata.uns["gnngeno_grn"]["edges"]["score"].to_numpy()]
 
@@ -138,6 +154,8 @@ RUNNERS = {
     "SequenceModel": run_sequence_model,
     "Embedder(vae)": run_embedder_vae,
     "Embedder(vgae, gene graph)": run_embedder_gae_gene,
+    "cross_fit (CrossFit)": run_cross_fit,
+    "score_from_expression": run_score_from_expression,
     "tl.infer_grn": run_infer_grn,
     "tl.impute": run_impute,
     "tl.embed": run_embed,
@@ -167,7 +185,8 @@ def test_same_seed_same_output_other_seed_other_output(name):
 
 
 def test_every_model_class_is_covered():
-    covered = {name.split("(")[0] for name in RUNNERS}
+    covered = {name.split("(")[0].strip() for name in RUNNERS}
+    covered |= {"CrossFit"}  # what cross_fit returns
     models = {n for n in gg.models.__all__ if n != "BaseModel"}
     assert models <= covered, f"models without a repeatability test: {models - covered}"
     tools = {f"tl.{n}" for n in ("infer_grn", "impute", "embed", "encode_sequences")}

@@ -1,15 +1,18 @@
-"""Baselines for GRN inference, to print beside every model: co-expression, degree-only and a
-tree-ensemble regression in the GENIE3/GRNBoost2 style."""
+"""Baselines for GRN inference, to print beside every model: co-expression, degree-only, an
+extra-trees regression in the GENIE3 style and gradient boosting in the GRNBoost2 style."""
 
 from ._grn import (  # noqa: F401
     GRN_BASELINES,
+    boosting_scores,
     correlation_scores,
     degree_scores,
     grn_baseline,
+    rank_genes,
     tree_scores,
 )
 
-__all__ = ["GRN_BASELINES", "correlation_scores", "degree_scores", "grn_baseline", "tree_scores"]
+__all__ = ["GRN_BASELINES", "boosting_scores", "correlation_scores", "degree_scores", "grn_baseline",
+           "rank_genes", "tree_scores"]
 
 from ._sequence import (  # noqa: E402, F401
     SequenceLogisticRegression,

@@ -90,6 +90,8 @@ def _run(args: list[str], debug: bool) -> int:
     try:
         # not standalone: usage errors come back as exceptions, printed below in one line
         rv = app(args=args, prog_name="gnngeno", standalone_mode=False)
+        if rv == 130:  # typer turns Ctrl-C into exit code 130
+            print("gnngeno: interrupted", file=sys.stderr)
         return rv if isinstance(rv, int) else 0
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

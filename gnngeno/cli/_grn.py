@@ -1,5 +1,5 @@
-"""``gnngeno grn`` (rank TF -> gene edges) and ``gnngeno grn-benchmark`` (legacy split of a
-GENELink/BEELINE folder, ours beside the baselines)."""
+"""``gnngeno grn``: rank every regulator -> gene candidate, cross-fitted on a given prior
+(``gnngeno grn-benchmark`` lives in :mod:`gnngeno.cli._grn_benchmark`)."""
 
 from __future__ import annotations
 

@@ -62,6 +62,9 @@ def krumsiek11():
         warnings.simplefilter("ignore")
         adata = sc.datasets.krumsiek11()
     adata.obs_names_make_unique()
+    # scanpy's copy keys uns["highlights"] by cell position (int), which .h5ad cannot store
+    if "highlights" in adata.uns:
+        adata.uns["highlights"] = {str(k): v for k, v in adata.uns["highlights"].items()}
     adata.var[keys.IS_TF_KEY] = True
     return adata, krumsiek11_network()
 

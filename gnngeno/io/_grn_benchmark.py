@@ -202,13 +202,10 @@ def _leak_masks(splits: dict[str, pd.DataFrame], part: str, undirected: bool
     df = splits[part]
     neg = df[LABEL].to_numpy() == 0
     here, rev = _pair_index(df), _pair_index(df, reverse=True)
-    out = {"neg_train_pos": neg & here.isin(train_pos),
-           "neg_train_pos_reversed": neg & rev.isin(train_pos) & ~here.isin(train_pos),
-           "pos_train_pos": ~neg & here.isin(train_pos),
-           "pairs_train_neg": here.isin(train_neg)}
-    if not undirected:
-        out["neg_train_pos_reversed"] = out["neg_train_pos_reversed"] & False
-    return out
+    reversed_ = (neg & rev.isin(train_pos) & ~here.isin(train_pos) if undirected
+                 else np.zeros(len(df), bool))  # a directed reference: another edge
+    return {"neg_train_pos": neg & here.isin(train_pos), "neg_train_pos_reversed": reversed_,
+            "pos_train_pos": ~neg & here.isin(train_pos), "pairs_train_neg": here.isin(train_neg)}
 
 
 def audit_grn_splits(splits: dict[str, pd.DataFrame], *, undirected: bool = False

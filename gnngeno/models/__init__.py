@@ -20,3 +20,7 @@ __all__ += ["SequenceModel"]
 from ._embedder import Embedder  # noqa: E402
 
 __all__ += ["Embedder"]
+
+from ._grn_expression import score_from_expression  # noqa: E402
+
+__all__ += ["score_from_expression"]

@@ -54,11 +54,7 @@ def edge_table(scores: np.ndarray, in_prior: np.ndarray, tfs: Sequence[str],
 def _expression_scores(adata, layer, tf_index: np.ndarray, seed: int) -> np.ndarray:
     from .._settings import settings
     from ..data._grn_graph import log_normalise_if_counts
-    try:
-        from ..models import score_from_expression
-    except ImportError as e:
-        raise InputError("the expression-only ranking is not available in this installation; "
-                         "pass method='gnn'.") from e
+    from ..models import score_from_expression
 
     X = log_normalise_if_counts(adata.X if layer is None else adata.layers[layer])
     return np.asarray(score_from_expression(X, tf_index, seed=seed,
@@ -106,7 +102,7 @@ def _rank(adata, prior, tf_names, *, method, layer, split, fractions, cv_folds, 
         fractions = (0.9, 0.1, 0.0) if 0.1 * n_pos >= MIN_VALIDATION_EDGES else (1.0, 0.0, 0.0)
     model.train(prior, split="random" if split is None else split, fractions=fractions, **tk)
     known = np.zeros((len(model.tfs), model.n_genes), bool)
-    if prior is None:
+    if prior is None and split is None:
         return _gnn_without_prior(model), known, model, model.tfs, extra
     t = model.split_
     pos = (t.train_pos if prior is None
@@ -249,10 +245,7 @@ def infer_grn(
     if cv_folds is None or int(cv_folds) < 0:
         raise InputError(f"cv_folds must be >= 0 (0: no cross-fitting), got {cv_folds}.")
     if method == "auto":
-        from .. import models
-
-        expression = hasattr(models, "score_from_expression")
-        method = "gnn" if prior is not None or split is not None or not expression else "expression"
+        method = "gnn" if prior is not None or split is not None else "expression"
     if method == "expression" and (prior is not None or split is not None):
         raise InputError("method='expression' ranks from expression alone; to learn from the "
                          "prior pass method='gnn' (or 'auto').")

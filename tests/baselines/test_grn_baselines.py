@@ -1,4 +1,5 @@
-"""GRN baselines: degree-only formula, |correlation|, GENIE3-style trees."""
+"""GRN baselines: degree-only formula, |correlation|, GENIE3-style trees, GRNBoost2-style
+boosting."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import numpy as np
 import pytest
 
 from gnngeno import InputError
-from gnngeno.baselines import correlation_scores, degree_scores, grn_baseline, tree_scores
+from gnngeno.baselines import (
+    boosting_scores,
+    correlation_scores,
+    degree_scores,
+    grn_baseline,
+    rank_genes,
+    tree_scores,
+)
 from gnngeno.metrics import evaluate_grn
 
 
@@ -47,3 +55,37 @@ def test_grn_baseline_on_simulated_data(sim):
     assert evaluate_grn(deg, net)["auroc"] > 0.6
     with pytest.raises(InputError, match="prior"):
         grn_baseline(adata, "degree")
+
+
+def test_tree_scores_on_ranks_ignore_monotone_transforms():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    X[:, 4] = np.abs(X[:, 1]) + 0.1 * rng.normal(size=200)
+    a = tree_scores(X, [0, 1, 2, 3], targets=[4], n_estimators=10, rank=True, seed=0)
+    b = tree_scores(np.exp(X), [0, 1, 2, 3], targets=[4], n_estimators=10, rank=True, seed=0)
+    np.testing.assert_allclose(a, b)
+    assert a[:, 4].argmax() == 1
+    np.testing.assert_array_equal(rank_genes(np.array([[3.0], [1.0], [1.0]]))[:, 0], [3, 1.5, 1.5])
+
+
+def test_boosting_scores_find_a_nonlinear_regulator_and_stop_early():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6))
+    X[:, 5] = np.abs(X[:, 1]) + 0.1 * rng.normal(size=300)
+    S = boosting_scores(X, [0, 1, 2, 3], targets=[5], learning_rate=0.1, max_estimators=2000,
+                        seed=0)
+    assert S[:, 5].argmax() == 1
+    assert (S[:, :5] == 0).all()
+    # importances times the trees fitted: early stopping keeps the sum far below the maximum
+    assert 1 < S[:, 5].sum() < 2000
+    again = boosting_scores(X, [0, 1, 2, 3], targets=[5], learning_rate=0.1, seed=0)
+    np.testing.assert_array_equal(S, again)
+    with pytest.raises(InputError, match="subsample"):
+        boosting_scores(X, [0], subsample=1.0)
+
+
+def test_grn_baseline_boosting(sim):
+    adata, net = sim
+    edges = grn_baseline(adata, "boosting", learning_rate=0.1, seed=0)
+    assert edges["score"].is_monotonic_decreasing
+    assert evaluate_grn(edges, net)["auroc"] > 0.55

@@ -67,6 +67,9 @@ def test_grn_without_prior_prints_no_accuracy_unless_truth_is_given(tmp_path, ca
     assert len(pd.read_csv(out, sep="\t")) == 12 * 11
     assert main([*args, "--truth", str(tmp_path / "prior.tsv")]) == 0
     assert "against the reference network" in capsys.readouterr().out
+    assert main(args[:-4]) == 0  # the default without a prior: expression alone
+    printed = capsys.readouterr().out
+    assert "ranking: expression alone" in printed and "AUROC" not in printed
 
 
 def test_grn_on_a_five_gene_network_with_a_two_edge_prior(tmp_path, capsys):

@@ -73,6 +73,15 @@ def test_krumsiek11_with_network():
     assert net[(net.source == "Pu.1") & (net.target == "Gata1")].weight.iloc[0] < 0
 
 
+def test_krumsiek11_writes_to_h5ad(tmp_path):
+    """scanpy's copy keys uns["highlights"] by int, which .h5ad refused to store."""
+    import anndata as ad
+
+    adata, _ = gg.datasets.krumsiek11()
+    adata.write_h5ad(tmp_path / "k.h5ad")
+    assert ad.read_h5ad(tmp_path / "k.h5ad").shape == (640, 11)
+
+
 def test_pbmc68k_reduced():
     adata = gg.datasets.pbmc68k_reduced()
     assert adata.shape == (700, 765)

@@ -256,6 +256,43 @@ def test_audit_counts_reversed_edges_for_undirected_references_only():
     assert audit_grn_splits(splits)["test_neg_train_pos"] == 0
 
 
+def test_repair_removes_exactly_the_leaked_rows_property():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from gnngeno.io import audit_grn_splits, repair_grn_splits
+
+    names = [f"g{i}" for i in range(8)]
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.integers(0, 1)),
+                    min_size=1, max_size=30),
+           st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.integers(0, 1)),
+                    min_size=1, max_size=30), st.booleans())
+    def check(train, test, undirected):
+        def frame(rows):
+            return pd.DataFrame({"source": [names[a] for a, _, _ in rows],
+                                 "target": [names[b] for _, b, _ in rows],
+                                 "label": [c for _, _, c in rows]})
+
+        splits = {"train": frame(train), "test": frame(test)}
+        b = GRNBenchmark(adata=None, network=pd.DataFrame(), tfs=[], splits=splits,
+                         name="x/STRING" if undirected else "x/Specific")
+        leaks = audit_grn_splits(splits, undirected=undirected)
+        fixed = repair_grn_splits(b)
+        assert not any(fixed.leaks.values())
+        assert len(fixed.splits["test"]) <= len(splits["test"])
+        if not any(leaks.values()):
+            assert len(fixed.splits["test"]) == len(splits["test"])
+        pos = {(s, t) for s, t, lab in splits["train"].itertuples(index=False) if lab == 1}
+        for s, t, lab in fixed.splits["test"].itertuples(index=False):
+            assert (s, t) not in pos
+            if undirected and lab == 0:
+                assert (t, s) not in pos
+
+    check()
+
+
 @pytest.mark.shared_data
 def test_shared_data_shipped_splits_pass_the_audit(shared_data):
     folder = shared_data / "grn" / "beeline_scrna" / "hHEP" / "TFs500" / "STRING"

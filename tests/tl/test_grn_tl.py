@@ -116,6 +116,18 @@ def test_no_prior_stores_no_metric_unless_truth_is_given():
     assert 0 <= m["auroc"] <= 1
 
 
+def test_expression_alone_is_the_default_without_prior():
+    adata, net = simulate(n_cells=100, n_genes=30, n_tfs=3, seed=2)
+    out, model = tl.infer_grn(adata, copy=True, return_model=True, seed=0)
+    res = out.uns["gnngeno_grn"]
+    assert model is None and res["params"]["method"] == "expression"
+    assert set(res) == {"edges", "params"}
+    assert list(res["edges"].columns) == COLUMNS and len(res["edges"]) == 3 * 29
+    again = tl.infer_grn(adata, copy=True, seed=0, truth=net).uns["gnngeno_grn"]
+    np.testing.assert_array_equal(again["edges"]["score"], res["edges"]["score"])
+    assert again["truth_metrics"]["n_pos"] == len(net)
+
+
 def test_every_gene_regulates_without_a_tf_list():
     adata, net = simulate(n_cells=100, n_genes=30, n_tfs=3, seed=2)
     del adata.var["is_tf"]
@@ -162,6 +174,15 @@ def test_old_option_names_warn_and_give_the_same_scores():
     assert old.uns["gnngeno_grn"]["params"]["conv"] == "gat"
     np.testing.assert_array_equal(old.varp["gnngeno_grn"].toarray(),
                                   new.varp["gnngeno_grn"].toarray())
+
+
+def test_one_split_instead_of_cross_fitting():
+    adata, net = simulate(n_cells=100, n_genes=40, n_tfs=4, seed=2)
+    out = tl.infer_grn(adata, prior=net, split="random", max_epochs=5, model_kwargs=SMALL,
+                       copy=True, seed=0)
+    res = out.uns["gnngeno_grn"]
+    assert "metrics" in res and "cv_metrics" not in res
+    assert res["params"]["split"] == "random" and res["edges"]["in_prior"].sum() == len(net)
 
 
 def test_input_errors():
