@@ -294,9 +294,9 @@ class GraphImputer(BaseModel):
                     f"(best {self.history_.best_epoch}) in {time.perf_counter() - t0:.1f} s")
         h = self.history_
         if data.has_validation and not h.stopped_early and h.best_epoch == len(h) - 1:
-            logger.warning(f"GraphImputer stopped at the epoch cap (max_epochs={max_epochs}) "
-                           "while the validation loss was still improving; pass a larger "
-                           "max_epochs= to train longer.")
+            logger.warning(f"GraphImputer stopped at the epoch cap ({max_epochs} epochs) while "
+                           "the validation loss was still improving; raise the cap to train "
+                           "longer (max_epochs= in Python, --max-epochs on the command line).")
         return self
 
     # ------------------------------------------------------------------ outputs

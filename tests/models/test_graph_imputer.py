@@ -311,3 +311,5 @@ def test_output_dtype_and_epoch_cap_log(data, trained, caplog):
         m.train(max_epochs=2, patience=None)
     improving = m.history_.best_epoch == len(m.history) - 1
     assert ("still improving" in caplog.text) == improving
+    if improving:  # names the option in both the Python and the command-line spelling
+        assert "max_epochs=" in caplog.text and "--max-epochs" in caplog.text
