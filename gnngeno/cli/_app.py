@@ -53,6 +53,38 @@ def threads_option() -> Any:
     return typer.Option(None, "--threads", min=0, show_default=False, help=THREADS_HELP)
 
 
+def lr_option() -> Any:
+    """``--lr``, defaulting to the model's learning rate."""
+    return typer.Option(None, "--lr", help="Learning rate (default: the model's).")
+
+
+def patience_option(monitored: str = "loss") -> Any:
+    """``--patience`` for early stopping on the validation value ``monitored``."""
+    return typer.Option(None, "--patience", help=f"Epochs without a better validation "
+                        f"{monitored} before stopping (default: the model's).")
+
+
+def l1_option() -> Any:
+    """``--l1``: the lasso penalty on the weights (default: the model's)."""
+    return typer.Option(None, "--l1", help="L1 (lasso) penalty on the weights.")
+
+
+def l2_option() -> Any:
+    """``--l2``: the ridge penalty on the weights (default: the model's)."""
+    return typer.Option(None, "--l2", help="L2 (ridge) penalty on the weights.")
+
+
+def max_epochs_option() -> Any:
+    """``--max-epochs`` of the cell models (impute, embed), default automatic."""
+    return typer.Option(None, "--max-epochs", help="Cap on training epochs (default: automatic).")
+
+
+def batch_size_option() -> Any:
+    """``--batch-size`` of the cell models (impute, embed), default the model's."""
+    return typer.Option(None, "--batch-size", help="Cells per training batch (default: the "
+                        "model's).")
+
+
 def prepare(n: int | None) -> None:
     """Apply the global ``--seed`` and ``--threads`` (``None``: keep ``settings.n_threads``; 0:
     the libraries' defaults). Every command calls it first; it imports torch."""

@@ -7,7 +7,19 @@ from pathlib import Path
 
 import typer
 
-from ._app import Command, app, prepare, renamed, say, threads_option, tl_options
+from ._app import (
+    Command,
+    app,
+    l1_option,
+    l2_option,
+    lr_option,
+    patience_option,
+    prepare,
+    renamed,
+    say,
+    threads_option,
+    tl_options,
+)
 
 
 @app.command("grn", cls=Command)
@@ -51,11 +63,10 @@ def grn(
     n_hidden: int = typer.Option(None, "--n-hidden", help="Hidden units (default: the "
                                  "model's)."),
     max_epochs: int = typer.Option(300, "--max-epochs", help="Maximum training epochs."),
-    lr: float = typer.Option(None, "--lr", help="Learning rate (default: the model's)."),
-    patience: int = typer.Option(None, "--patience", help="Epochs without a better validation "
-                                 "AUPRC before stopping (default: the model's)."),
-    l1: float = typer.Option(None, "--l1", help="L1 (lasso) penalty on the weights."),
-    l2: float = typer.Option(None, "--l2", help="L2 (ridge) penalty on the weights."),
+    lr: float = lr_option(),
+    patience: int = patience_option("AUPRC"),
+    l1: float = l1_option(),
+    l2: float = l2_option(),
     save_model: Path = typer.Option(None, "--save-model", help="Folder to save the trained "
                                     "(final) model."),
     threads: int = threads_option(),

@@ -7,7 +7,20 @@ from pathlib import Path
 
 import typer
 
-from ._app import Command, app, prepare, say, threads_option, tl_options
+from ._app import (
+    Command,
+    app,
+    batch_size_option,
+    l1_option,
+    l2_option,
+    lr_option,
+    max_epochs_option,
+    patience_option,
+    prepare,
+    say,
+    threads_option,
+    tl_options,
+)
 
 _SCALES = {"counts": "raw counts", "log": "log-normalised"}
 
@@ -45,15 +58,12 @@ def impute(
                                   "none: always build one."),
     n_pcs: int = typer.Option(None, "--n-pcs", help="Principal components the cell graph is "
                               "built on (default: the model's)."),
-    max_epochs: int = typer.Option(None, "--max-epochs", help="Cap on training epochs "
-                                   "(default: automatic)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Cells per training batch "
-                                   "(default: the model's)."),
-    lr: float = typer.Option(None, "--lr", help="Learning rate (default: the model's)."),
-    patience: int = typer.Option(None, "--patience", help="Epochs without a better validation "
-                                 "loss before stopping (default: the model's)."),
-    l1: float = typer.Option(None, "--l1", help="L1 (lasso) penalty on the weights."),
-    l2: float = typer.Option(None, "--l2", help="L2 (ridge) penalty on the weights."),
+    max_epochs: int = max_epochs_option(),
+    batch_size: int = batch_size_option(),
+    lr: float = lr_option(),
+    patience: int = patience_option(),
+    l1: float = l1_option(),
+    l2: float = l2_option(),
     device: str = typer.Option(None, "--device", help="cpu, cuda, ... (default: "
                                "settings.device)."),
     dtype: str = typer.Option("float32", "--dtype", help="Output layer type: float32 or float16 "
