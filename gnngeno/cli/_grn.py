@@ -62,6 +62,13 @@ def grn(
                                  "model's)."),
     n_hidden: int = typer.Option(None, "--n-hidden", help="Hidden units (default: the "
                                  "model's)."),
+    pair_features: str = typer.Option(
+        "auto", "--pair-features", help="Expression features of each pair in the GNN's "
+        "decoder, comma-separated among pearson, spearman, tree (GENIE3-style importance); "
+        "auto: all three with --prior; none: degrees and embeddings only."),
+    message_passing: bool = typer.Option(
+        True, "--message-passing/--no-message-passing", help="--no-message-passing: the same "
+        "model without the graph (an ablation: what the known edges add as a graph)."),
     max_epochs: int = typer.Option(300, "--max-epochs", help="Maximum training epochs."),
     lr: float = lr_option(),
     patience: int = patience_option("AUPRC"),
@@ -94,6 +101,8 @@ def grn(
     options = tl_options(tl.infer_grn, GRNPredictor, method=method, cv_folds=cv_folds,
                          exclude_prior=exclude_prior, split=split, conv=conv, decoder=decoder,
                          n_layers=n_layers, n_hidden=n_hidden, max_epochs=max_epochs, lr=lr,
+                         pair_features=_pair_features(pair_features),
+                         message_passing=None if message_passing else False,
                          patience=patience, l1=l1, l2=l2)
     adata, model = tl.infer_grn(adata, prior=net, tfs=tf_names, layer=layer, truth=reference,
                                 return_model=True, copy=True, **options)
@@ -133,6 +142,14 @@ def _report(res, out, n_genes, model) -> None:
         say(f"against the reference network ({m['n_pos']} edges among {m['n_candidates']} "
             f"candidates): AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} (random: "
             f"{m['density']:.3f}; ratio {m['auprc_ratio']:.2f}), EPR {m['epr']:.2f}")
+
+
+def _pair_features(value: str):
+    """``--pair-features`` as the model's ``pair_features`` (``None``: the default)."""
+    value = value.strip()
+    if value == "auto":
+        return None
+    return "none" if value == "none" else [v.strip() for v in value.split(",") if v.strip()]
 
 
 def _read_truth(path, planted):

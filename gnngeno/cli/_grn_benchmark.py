@@ -10,20 +10,29 @@ import typer
 from ._app import Command, app, prepare, renamed, say, threads_option
 
 _SPLIT_HELP = (
-    "What the test controls for. legacy: the folder's own split files (TFs and targets seen in "
-    "training); random: random edges (transductive too); tf: held-out TFs (no training edge "
-    "of a test TF, so a per-TF bias cannot help); target: held-out targets; both: held-out TFs "
-    "and targets (neither end of a test pair seen in training); cross-reference: train on "
-    "this folder's network, test on --reference's network without the training edges.")
+    "Which pairs are held out, i.e. what the test controls for. legacy: the folder's own split "
+    "files (TFs and targets seen in training, so TF degree is a strong signal); random: random "
+    "edges (transductive too); tf: held-out TFs (no training edge of a test TF, so a per-TF "
+    "bias cannot help); target: held-out targets (a per-target bias cannot help); both: "
+    "held-out TFs and targets (neither end of a test pair seen in training); cross-reference: "
+    "train on this folder's network, test on --reference's network without the training edges "
+    "(another kind of ground truth of the same cells).")
 _NEGATIVES_HELP = (
-    "Test negatives: uniform (every TF x gene non-edge of the test part, or the split files' "
-    "own) or degree-matched (negatives with the TF out-degree and target in-degree "
-    "distributions of the test positives, so that degree alone ranks at chance); "
-    "comma-separated for both.")
+    "Which test negatives, i.e. whether degree alone can win: uniform (every TF x gene non-edge "
+    "of the test part, or the split files' own; degree alone often scores high there) or "
+    "degree-matched (negatives with the TF out-degree and target in-degree distributions of "
+    "the test positives, so that degree alone ranks at chance); comma-separated for both.")
 _METHODS_HELP = (
     "Comma-separated rows: gcn, gat, gatv2 (the model of 'gnngeno grn'), no-graph (the model "
     "without message passing), shuffled-prior (the model on training edges whose TFs are "
-    "permuted), degree, pearson, spearman, tree (GENIE3-style). Default: all of them with gcn.")
+    "permuted), degree, pearson, spearman, tree (GENIE3-style extra-trees), grnboost2 "
+    "(GRNBoost2-style gradient boosting). Default: all of them with gcn.")
+_REPAIRED_HELP = (
+    "With --split legacy: also score the same trained models on a repaired copy of the split "
+    "files (validation and test pairs that training has seen dropped: test negatives that are "
+    "training positives, test positives that are training positives, test pairs that are "
+    "training negatives), in rows with split 'legacy (repaired)'. The training file is "
+    "unchanged, so nothing is retrained.")
 
 
 @app.command("grn-benchmark", cls=Command)
@@ -39,12 +48,16 @@ def grn_benchmark(
                                         "the test truth of --split cross-reference)."),
     tfs_with_positive: bool = typer.Option(False, "--tfs-with-positive", help="Draw test "
                                            "negatives only from TFs with a test positive."),
+    repaired: bool = typer.Option(False, "--repaired", help=_REPAIRED_HELP),
     seeds: str = typer.Option(None, "--seeds", help="Comma-separated seeds, one row each "
                               "(default: the global --seed)."),
     max_epochs: int = typer.Option(None, "--max-epochs", help="Maximum training epochs of the "
                                    "models (default: the model's)."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the tidy table (csv: dataset, "
                              "split, negatives, method, seed, metrics)."),
+    plot: Path = typer.Option(None, "--plot", help="Draw the AUROC of every method, one point "
+                              "per seed and the mean as a bar, to this image file (.png, "
+                              ".pdf, .svg)."),
     threads: int = threads_option(),
     benchmark_seed: int = typer.Option(None, "--benchmark-seed", hidden=True),
     n_jobs: int = typer.Option(None, "--n-jobs", hidden=True),
@@ -62,28 +75,69 @@ def grn_benchmark(
     bench = read_grn_benchmark(folder)
     if split == "legacy" and not bench.splits:
         typer.echo(f"{folder} holds no split files (Train_set/Validation_set/Test_set): using a "
-                   "random 70/10/20 edge split instead.", err=True)
-        split = "random"
+                   "random 70/10/20 edge split instead"
+                   + (" (--repaired ignored: there is nothing to repair)." if repaired else "."),
+                   err=True)
+        split, repaired = "random", False
     ref = None
     if split == "cross-reference":
         if reference is None:
             raise InputError("--split cross-reference needs --reference FOLDER (another ground "
                              "truth of the same cell type).")
         ref = read_grn_benchmark(reference, split=None)
+    if repaired and split != "legacy":
+        raise InputError(f"--repaired scores a repaired copy of the folder's split files: use it "
+                         f"with --split legacy (got --split {split}).")
+    if plot is not None:
+        _check_plot_format(plot)
     n_threads = settings.n_threads  # scikit-learn's share (the tree baseline)
     table = tl.benchmark_grn(
         bench, split=split, negatives=[n.strip() for n in negatives.split(",") if n.strip()],
         seeds=[int(s) for s in seeds.split(",")] if seeds else [seed], reference=ref,
-        tfs_with_positive=tfs_with_positive,
+        tfs_with_positive=tfs_with_positive, repaired=repaired,
         train_kwargs={"max_epochs": max_epochs} if max_epochs else None,
         tree_kwargs={"n_jobs": n_threads} if n_threads else None,
         **({"methods": [m.strip() for m in methods.split(",") if m.strip()]} if methods else {}))
     if out is not None:
         write_atomic(out, lambda p: table.to_csv(p, index=False))
         say(f"{len(table)} rows written to {out}")
+    if plot is not None:
+        _write_plot(table, plot)
+        say(f"plot written to {plot}")
+    _print_tables(table, bench.name or str(folder))
+
+
+def _check_plot_format(path: Path) -> None:
+    """Refuse an image format matplotlib cannot write before hours of training, not after."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from .._validate import InputError
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    if fmt not in formats:
+        raise InputError(f"--plot {path}: matplotlib cannot write .{fmt} files; use one of "
+                         f"{sorted(formats)} (e.g. --plot auroc.png).")
+
+
+def _write_plot(table, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from .. import pl
+    from ._io import write_atomic
+
+    fig = pl.benchmark(table, "auroc", show=False).figure
+    try:
+        write_atomic(path, lambda p: fig.savefig(p, dpi=150, bbox_inches="tight",
+                                                 format=path.suffix.lstrip(".").lower() or "png"))
+    finally:
+        plt.close(fig)
+
+
+def _print_tables(table, name: str) -> None:
     cols = ["method", "auroc", "auprc", "auprc_ratio", "epr", "epr_tf", "auroc_low_degree",
             "auroc_high_degree", "full_auroc", "wall_s"]
-    for (neg, sd), t in table.groupby(["negatives", "seed"], sort=False):
-        typer.echo(f"{bench.name or folder}: {split} split, {neg} negatives, seed {sd}, "
+    for (sp_, neg, sd), t in table.groupby(["split", "negatives", "seed"], sort=False):
+        typer.echo(f"{name}: {sp_} split, {neg} negatives, seed {sd}, "
                    f"{int(t['n_test'].iloc[0])} test pairs (density {t['density'].iloc[0]:.4f})")
         typer.echo(t[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))

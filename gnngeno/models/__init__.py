@@ -22,5 +22,6 @@ from ._embedder import Embedder  # noqa: E402
 __all__ += ["Embedder"]
 
 from ._grn_expression import score_from_expression  # noqa: E402
+from ._grn_pair_features import PAIR_FEATURES, expression_pair_features  # noqa: E402
 
-__all__ += ["score_from_expression"]
+__all__ += ["PAIR_FEATURES", "expression_pair_features", "score_from_expression"]

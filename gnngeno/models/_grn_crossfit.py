@@ -15,6 +15,7 @@ from .._logging import logger
 from .._validate import InputError
 from ..data._link_split import LinkSplit
 from ._grn_features import prior_positives
+from ._grn_pair_features import expression_pair_features, resolve_pair_features
 from ._grn_predictor import GRNPredictor
 
 #: A validation part (for early stopping and the degree blend) is kept only when it would hold
@@ -42,7 +43,8 @@ class CrossFit:
     metrics
         Cross-fitted metrics (``None`` without cross-fitting), see :func:`cross_fit`.
     folds
-        One row per fold: its metrics, calibration and epochs.
+        One row per fold: its metrics, the stacking regression's weight on the logit and
+        intercept, and epochs.
     """
 
     model: GRNPredictor
@@ -103,10 +105,69 @@ def platt(z_pos: np.ndarray, z_neg: np.ndarray, *, pos_weight: float) -> tuple[f
     return max(float(fit.coef_[0, 0]), 1e-3), float(fit.intercept_[0])
 
 
+class Stacker:
+    """Out-of-fold stacking (Wolpert 1992): a logistic regression of "known edge" on a
+    model's standardised logit and the pair's expression features, fitted on known edges
+    held out of the model that scored them against non-prior candidates, each class weighted
+    to its population (so that outputs are calibrated probabilities). It learns, from known
+    edges only, how much the graph model and each classic score should count; with no
+    expression features it is Platt scaling."""
+
+    def __init__(self, z_pos: np.ndarray, f_pos: np.ndarray, z_neg: np.ndarray,
+                 f_neg: np.ndarray, *, n_known: int, n_negative: int):
+        from sklearn.linear_model import LogisticRegression
+
+        X = np.column_stack([np.r_[z_pos, z_neg], np.r_[f_pos, f_neg]])
+        y = np.r_[np.ones(z_pos.size), np.zeros(z_neg.size)]
+        w = np.r_[np.full(z_pos.size, n_known / max(z_pos.size, 1)),
+                  np.full(z_neg.size, n_negative / max(z_neg.size, 1))]
+        w = w / w.mean()
+        self.fit = LogisticRegression(C=1.0).fit(X, y, sample_weight=w)
+
+    def __call__(self, z: np.ndarray, f: np.ndarray) -> np.ndarray:
+        return self.fit.predict_proba(np.column_stack([z, f]))[:, 1]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {"w_logit": float(self.fit.coef_[0, 0]), "intercept": float(self.fit.intercept_[0])}
+
+
 def _expit(v: np.ndarray) -> np.ndarray:
     from scipy.special import expit
 
     return expit(np.asarray(v, dtype=np.float64))
+
+
+#: Non-prior candidates per fold that the stacking regression is fitted on (a seeded sample).
+STACK_NEGATIVES = 50_000
+
+
+def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any], seed: int) -> np.ndarray:
+    """``(n_tfs * n_genes, K)`` expression pair features of every candidate (row-major like
+    :func:`_candidates`), the ones the models use (computed once, shared through the cache)."""
+    kinds = resolve_pair_features(model_kwargs.get("pair_features", "auto"), "supervised")
+    E = expression_pair_features(model._X, model.tf_index, kinds, seed=seed)
+    return E.reshape(E.shape[0] * E.shape[1], len(kinds))
+
+
+class _OutOfFold:
+    """The folds' standardised logits, held-out known edges and a sample of non-prior
+    candidates, from which :class:`Stacker` regressions are fitted on any set of folds."""
+
+    def __init__(self, z_folds, held_of, E, negative, *, rng, n_known: int):
+        self.z_folds, self.held_of, self.E = z_folds, held_of, E
+        neg = np.flatnonzero(negative)
+        self.sample = np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
+        self.n_known, self.n_negative = int(n_known), int(neg.size)
+
+    def fit(self, folds) -> Stacker:
+        folds = list(folds)
+        z_pos = np.concatenate([self.z_folds[g][self.held_of[g]] for g in folds])
+        f_pos = np.concatenate([self.E[self.held_of[g]] for g in folds])
+        z_neg = np.concatenate([self.z_folds[g][self.sample] for g in folds])
+        f_neg = np.concatenate([self.E[self.sample]] * len(folds))
+        return Stacker(z_pos, f_pos, z_neg, f_neg, n_known=self.n_known,
+                       n_negative=self.n_negative)
 
 
 def _train(adata, tfs, split: LinkSplit, model_kwargs, train_kwargs, seed) -> GRNPredictor:
@@ -131,11 +192,18 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       known edges. When the validation part would hold fewer than
       :data:`MIN_VALIDATION_EDGES` edges (priors of fewer than about 25 edges), every model
       trains on all its edges for ``max_epochs`` without early stopping.
-    - **Calibration**: each model's logits are standardised over its non-prior candidates and
-      mapped to a probability by a logistic fit (Platt scaling) of the fold's held-out known
-      edges against the non-prior candidates; the final model uses the mean fit of the
-      folds. A score is then the probability that a pair is a known-type edge, on one scale
-      for all models.
+    - **Stacking and calibration**: each model's logits are standardised over its non-prior
+      candidates; a logistic regression (:class:`Stacker`) of "known edge" on the
+      standardised logit and the pair's expression features (absolute Pearson / Spearman
+      correlation, GENIE3-style tree importance; those of ``model_kwargs["pair_features"]``)
+      is fitted on held-out known edges against non-prior candidates, both scored by the
+      model that did not see them. A fold's known edges are scored with the regression of the
+      *other* folds; the final model's candidates with the regression of all folds. The
+      regression decides from known edges alone how much the graph model and each classic
+      score count (where the graph model adds nothing, the ranking falls back to the
+      expression scores), and a score is the probability that a pair is a known-type edge,
+      on one scale for all models. Without cross-fitting the final model's logits are
+      mapped by a fixed logistic curve at the prior's density.
 
     Parameters
     ----------
@@ -160,7 +228,8 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     -------
     :class:`CrossFit`. Its ``metrics`` are means over the folds of :func:`gnngeno.metrics.
     grn_metrics` where the positives are the fold's held-out known edges and the negatives
-    every TF x gene candidate that is not a known edge, all scored by the fold's model:
+    every TF x gene candidate that is not a known edge, all scored by the fold's model and
+    the stacking regression of the other folds:
     ``auroc``, ``auprc``, ``auprc_ratio`` (AUPRC over the fold's density), ``epr`` (precision
     among as many top pairs as the fold has edges, over the density), plus ``n_folds``,
     ``n_known`` and ``n_negatives``. Regulatory edges missing from the prior count as
@@ -187,25 +256,16 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     k = min(int(cv_folds or 0), pos.shape[1])
     k = k if k >= 2 else 0  # a single fold would train on nothing
     fold_of = rng.permutation(pos.shape[1]) % k if k else np.zeros(pos.shape[1], int)
-    scores = np.zeros(cand.shape[1])
-    rows = []
+    E = _pair_rows(final, mk, seed)
+    z_folds, held_of, rows = [], [], []
     for f in range(k):
         held = pos[:, fold_of == f]
         split = fit_split(pos[:, fold_of != f], negatives, n_genes=n_genes, tf_index=tf_index,
                           val_fraction=val_fraction, rng=rng, method="cross-fit")
         model = _train(adata, tfs, split, mk, tk, seed)
-        z = _standardise(model._logits(cand), negative)
-        is_held = np.isin(cand_key, held[0] * n_genes + held[1])
-        a, b = platt(z[is_held], z[negative], pos_weight=pos.shape[1] / held.shape[1])
-        scores[is_held] = _expit(a * z[is_held] + b)
-        row = {"fold": f, "n_known": held.shape[1], "slope": a, "intercept": b,
-               "epochs": len(model.history_)}
-        if negative.any():
-            y = np.concatenate([np.ones(is_held.sum()), np.zeros(negative.sum())])
-            m = grn_metrics(y, np.concatenate([z[is_held], z[negative]]))
-            row.update({name: m[name] for name in (*CV_METRICS, "density")})
-        rows.append(row)
-    folds = pd.DataFrame(rows)
+        z_folds.append(_standardise(model._logits(cand), negative).astype(np.float32))
+        held_of.append(np.isin(cand_key, held[0] * n_genes + held[1]))
+        rows.append({"fold": f, "n_known": held.shape[1], "epochs": len(model.history_)})
     split = fit_split(pos, negatives, n_genes=n_genes, tf_index=tf_index,
                       val_fraction=val_fraction, rng=rng, method="final")
     if split.val_pairs.shape[1] == 0:
@@ -213,12 +273,24 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
                     f"runs max_epochs without early stopping.")
     final.train(split=split, **tk)
     z = _standardise(final._logits(cand), negative)
+    stack = _OutOfFold(z_folds, held_of, E, negative, rng=rng, n_known=pos.shape[1])
+    scores = np.zeros(cand.shape[1])
+    for f in range(k):
+        st = stack.fit([g for g in range(k) if g != f])
+        scores[held_of[f]] = st(z_folds[f][held_of[f]], E[held_of[f]])
+        rows[f].update(st.weights)
+        if negative.any():
+            s_neg = st(z_folds[f][negative], E[negative])
+            y = np.r_[np.ones(held_of[f].sum()), np.zeros(s_neg.size)]
+            m = grn_metrics(y, np.r_[scores[held_of[f]], s_neg])
+            rows[f].update({name: m[name] for name in (*CV_METRICS, "density")})
+    folds = pd.DataFrame(rows)
+    fill = negative if k else (cand[0] != cand[1])
     if k:
-        a, b = float(folds["slope"].mean()), float(folds["intercept"].mean())
+        scores[fill] = stack.fit(range(k))(z[fill], E[fill])
     else:
         a, b = platt(np.zeros(0), z[negative], pos_weight=float(pos.shape[1]))
-    fill = negative if k else (cand[0] != cand[1])
-    scores[fill] = _expit(a * z[fill] + b)
+        scores[fill] = _expit(a * z[fill] + b)
     metrics = None
     if k and negative.any():
         metrics = {name: float(folds[name].mean()) for name in CV_METRICS}

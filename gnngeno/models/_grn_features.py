@@ -97,12 +97,40 @@ class GeneGraph:
         Append log degrees to the node features and use them as decoder pair features.
     coexpression
         ``(2, E')`` co-expression pairs added to the message-passing graph (``None``: none).
+    expression_pairs
+        ``(n_tfs, n_genes, K)`` expression features of every regulator -> gene pair appended
+        to the decoder pair features (``None``: none), rows following ``tf_index``.
+    tf_index
+        Gene positions of the rows of ``expression_pairs``.
+    message_passing
+        ``False``: the message-passing graph is empty (each layer sees only the gene itself;
+        the no-graph ablation).
     """
 
     features: np.ndarray
     train_pos: np.ndarray
     degree_features: bool
     coexpression: np.ndarray | None = None
+    expression_pairs: np.ndarray | None = None
+    tf_index: np.ndarray | None = None
+    message_passing: bool = True
+
+    def __post_init__(self) -> None:
+        self._pairs_t = None
+        self._row_of = None
+        if self.expression_pairs is not None:
+            E = torch.as_tensor(self.expression_pairs, dtype=torch.float32)
+            # a last row of zeros for sources outside the regulators
+            self._pairs_t = torch.cat([E, E.new_zeros((1, *E.shape[1:]))])
+            row_of = np.full(self.n_genes, len(self.tf_index), np.int64)
+            row_of[np.asarray(self.tf_index)] = np.arange(len(self.tf_index))
+            self._row_of = torch.as_tensor(row_of)
+
+    @property
+    def n_pair_features(self) -> int:
+        """Columns of :meth:`pair_features`."""
+        k = 0 if self.expression_pairs is None else self.expression_pairs.shape[-1]
+        return 2 * int(self.degree_features) + k
 
     @property
     def n_genes(self) -> int:
@@ -125,6 +153,8 @@ class GeneGraph:
     def message_graph(self, pos: np.ndarray | None = None) -> torch.Tensor:
         """Undirected message-passing edges of ``pos`` (default: the training graph) and the
         co-expression pairs."""
+        if not self.message_passing:
+            return torch.zeros((2, 0), dtype=torch.long)
         return message_graph(self.n_genes, self.train_pos if pos is None else pos,
                              self.coexpression)
 
@@ -136,15 +166,22 @@ class GeneGraph:
     def pair_features(self, pairs: torch.Tensor, deg: torch.Tensor,
                       loo: torch.Tensor | None = None) -> torch.Tensor | None:
         """Log out-degree of the source and in-degree of the target of every pair (``loo``:
-        1 for a training positive whose own edge is counted in ``deg``, which is removed)."""
-        if not self.degree_features:
-            return None
-        out_d = deg[0][pairs[0]].float()
-        in_d = deg[1][pairs[1]].float()
-        if loo is not None:  # leave-one-out: a training positive does not count itself
-            out_d = out_d - loo
-            in_d = in_d - loo
-        return torch.log1p(torch.stack([out_d, in_d], dim=1).clamp_min(0))
+        1 for a training positive whose own edge is counted in ``deg``, which is removed),
+        then the pair's expression features; ``None`` when there are none."""
+        parts = []
+        if self.degree_features:
+            out_d = deg[0][pairs[0]].float()
+            in_d = deg[1][pairs[1]].float()
+            if loo is not None:  # leave-one-out: a training positive does not count itself
+                out_d = out_d - loo
+                in_d = in_d - loo
+            parts.append(torch.log1p(torch.stack([out_d, in_d], dim=1).clamp_min(0)))
+        if self._pairs_t is not None:
+            if self._pairs_t.device != pairs.device:
+                self._pairs_t = self._pairs_t.to(pairs.device)
+                self._row_of = self._row_of.to(pairs.device)
+            parts.append(self._pairs_t[self._row_of[pairs[0]], pairs[1]])
+        return torch.cat(parts, dim=1) if parts else None
 
 
 def prior_positives(prior: pd.DataFrame, var_names: Sequence[str],
@@ -199,6 +236,46 @@ def make_split(split, *, positives, var_names: Sequence[str], tf_index: np.ndarr
                        seed=seed)
 
 
+def check_architecture(*, conv: str, decoder: str, n_layers: int, n_hidden: int, n_latent: int,
+                       heads: int, coexpression_k: int | None, pair_features) -> None:
+    """Raise :class:`InputError` for an invalid :class:`GRNPredictor` architecture."""
+    from ..nn import CONVS, DECODERS
+    from ._grn_pair_features import resolve_pair_features
+
+    check_choice(conv, CONVS, "conv")
+    check_choice(decoder, DECODERS, "decoder")
+    if n_layers < 1 or n_layers > 5:
+        raise InputError(f"n_layers must be 1-5, got {n_layers}.")
+    if coexpression_k is not None and coexpression_k < 0:
+        raise InputError(f"coexpression_k must be >= 0, got {coexpression_k}.")
+    if conv != "gcn" and (n_hidden % heads or n_latent % heads):
+        raise InputError(f"n_hidden={n_hidden} and n_latent={n_latent} must be divisible by "
+                         f"heads={heads} for conv={conv!r}; change heads or the sizes.")
+    resolve_pair_features(pair_features, None)  # checked now, resolved at training
+
+
+def training_split(prior, split, *, X, var_names: Sequence[str], tf_index: np.ndarray,
+                   fractions: Sequence[float], seed: int, self_supervised_fraction: float
+                   ) -> tuple[str, LinkSplit]:
+    """``(mode, split)`` of :meth:`GRNPredictor.train`: ``"supervised"`` on a prior or given
+    split, else ``"self-supervised"`` on the top co-expression pairs."""
+    given = isinstance(split, LinkSplit | Mapping)
+    mode = "self-supervised" if prior is None and not given else "supervised"
+    positives = ((lambda: prior_positives(prior, var_names, tf_index)) if mode == "supervised"
+                 else (lambda: coexpression_positives(X, tf_index, self_supervised_fraction)))
+    return mode, make_split(split, var_names=var_names, tf_index=tf_index, fractions=fractions,
+                            seed=seed, positives=positives)
+
+
+def default_regulators(adata) -> list[str]:
+    """The genes marked in ``adata.var["is_tf"]``, else every gene (with a log line)."""
+    if keys.IS_TF_KEY in adata.var:
+        return adata.var_names[adata.var[keys.IS_TF_KEY].astype(bool)].tolist()
+    logger.info(f"no TF list: every one of the {adata.n_vars} genes is a candidate regulator "
+                f"(mark TFs with gnngeno.pp.mark_tfs or pass tfs=).")
+    return [str(g) for g in adata.var_names]
+
+
 def validation_set(split: LinkSplit, candidates: float | None, *, seed: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Validation pairs and labels, plus ``candidates`` random candidate negatives per
@@ -226,5 +303,6 @@ def validation_set(split: LinkSplit, candidates: float | None, *, seed: int
             np.concatenate([labels, np.zeros(extra.shape[1])]))
 
 
-__all__ = ["GeneGraph", "auprc", "auroc", "coexpression_positives", "degree_prior", "degrees",
-           "make_split", "node_features", "prior_positives", "resolve_options", "validation_set"]
+__all__ = ["GeneGraph", "auprc", "auroc", "check_architecture", "coexpression_positives", "default_regulators",
+           "degree_prior", "degrees", "make_split", "node_features", "prior_positives",
+           "resolve_options", "training_split", "validation_set"]

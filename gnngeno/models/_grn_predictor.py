@@ -9,26 +9,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _keys as keys
 from .._compat import renamed_kwargs
 from .._logging import logger
 from .._settings import resolve_seed, seed_everything
-from .._validate import InputError, check_adata, check_choice, check_tfs
+from .._validate import InputError, check_adata, check_tfs
 from ..data._grn_graph import coexpression_edges, correlation
 from ..data._link_split import LinkSplit
-from ..nn import CONVS, DECODERS, GNNEncoder, LinkDecoder, LinkPredictor
+from ..nn import GNNEncoder, LinkDecoder, LinkPredictor
 from ..train import TrainingPlan
 from ._base import BaseModel
 from ._grn_data import GRNTrainingData
 from ._grn_features import (
     GeneGraph,
-    coexpression_positives,
-    make_split,
+    check_architecture,
+    default_regulators,
     node_features,
-    prior_positives,
     resolve_options,
+    training_split,
     validation_set,
 )
+from ._grn_pair_features import expression_pair_features, resolve_pair_features
 from ._grn_scoring import GRNScoring
 
 
@@ -39,7 +39,9 @@ class GRNPredictor(GRNScoring, BaseModel):
     (PCA-reduced), optionally extra gene features from ``adata.varm`` (e.g. sequence embeddings)
     and the log in/out degree in the training graph. A GCN, GAT or GATv2 encoder passes messages
     over the training edges (made undirected; optionally plus co-expression neighbours), and a
-    decoder scores every TF -> gene pair.
+    decoder scores every TF -> gene pair from the two embeddings, the pair's degrees and what
+    the classic methods know of it (absolute Pearson / Spearman correlation, a GENIE3-style
+    tree importance).
 
     On transductive splits (TFs seen in training) the training graph's degrees are the
     strongest single signal, and a GNN over that graph can learn shortcuts that never hold for
@@ -54,19 +56,19 @@ class GRNPredictor(GRNScoring, BaseModel):
 
     Two modes (chosen by :meth:`train`):
 
-    - **supervised**: a prior network of known TF -> target edges is split into train /
-      validation / test; the model learns on the training edges against negatives re-drawn every
-      epoch, stops early on (smoothed) validation AUPRC and scores the rest;
-    - **self-supervised** (no prior): the targets are the strongest co-expression TF -> gene
-      pairs, so a user with expression alone still gets a ranked GRN (a graph-smoothed
-      co-expression network).
+    - **supervised**: known TF -> target edges are split into train / validation / test; the
+      model learns on the training edges against negatives re-drawn every epoch and stops
+      early on (smoothed) validation AUPRC;
+    - **self-supervised** (no prior): the targets are the strongest co-expression pairs (a
+      graph-smoothed co-expression network).
 
     Parameters
     ----------
     adata
         Cells x genes AnnData (counts are log-normalised internally; log values are used as is).
     tfs
-        Candidate TFs (gene names). Default: ``adata.var["is_tf"]``.
+        Candidate TFs (gene names). Default: ``adata.var["is_tf"]`` when present, else every
+        gene (BEELINE's convention).
     layer
         Expression layer (``None``: ``adata.X``).
     gene_features
@@ -97,6 +99,15 @@ class GRNPredictor(GRNScoring, BaseModel):
     node_embeddings
         Size of a learnable embedding per gene appended to the node features (transductive;
         ``None`` or 0: none).
+    pair_features
+        Expression features of every regulator -> gene pair added to the decoder's pair
+        features: ``"pearson"``, ``"spearman"`` (absolute correlation) and ``"tree"`` (a
+        GENIE3-style tree importance), each as its quantile over all pairs (see
+        :func:`gnngeno.models.expression_pair_features`). ``"auto"``: all three when learning
+        from known edges, none in the self-supervised mode; ``None``: none.
+    message_passing
+        ``False``: the encoder sees no graph (each layer reads only the gene itself), with the
+        same features, decoder and training: the ablation that shows what the graph adds.
     activation, dropout
         Non-linearity and dropout of the encoder.
     seed
@@ -134,36 +145,28 @@ class GRNPredictor(GRNScoring, BaseModel):
         degree_features: bool | None = None,
         coexpression_k: int | None = None,
         node_embeddings: int | None = None,
+        pair_features: str | Sequence[str] | None = "auto",
+        message_passing: bool = True,
         activation: str = "relu",
         dropout: float = 0.2,
         seed: int | None = None,
     ):
-        check_choice(conv, CONVS, "conv")
-        check_choice(decoder, DECODERS, "decoder")
-        if n_layers < 1 or n_layers > 5:
-            raise InputError(f"n_layers must be 1-5, got {n_layers}.")
-        if coexpression_k is not None and coexpression_k < 0:
-            raise InputError(f"coexpression_k must be >= 0, got {coexpression_k}.")
+        check_architecture(conv=conv, decoder=decoder, n_layers=n_layers, n_hidden=n_hidden,
+                           n_latent=n_latent, heads=heads, coexpression_k=coexpression_k,
+                           pair_features=pair_features)
         X = check_adata(adata, layer=layer, min_cells=3, min_genes=2)
         super().__init__(adata)
         genes = self.var_names
-        if tfs is None:
-            if keys.IS_TF_KEY not in adata.var:
-                raise InputError(f"GRNPredictor needs the TFs: pass tfs=[...] or mark them first "
-                                 f"with gnngeno.pp.mark_tfs(adata, tfs) "
-                                 f"(adata.var[{keys.IS_TF_KEY!r}]).")
-            tfs = adata.var_names[adata.var[keys.IS_TF_KEY].astype(bool)].tolist()
-        tfs = check_tfs(tfs, genes)
+        tfs = check_tfs(default_regulators(adata) if tfs is None else tfs, genes)
         seed = resolve_seed(seed)
-        if conv != "gcn" and (n_hidden % heads or n_latent % heads):
-            raise InputError(f"n_hidden={n_hidden} and n_latent={n_latent} must be divisible by "
-                             f"heads={heads} for conv={conv!r}; change heads or the sizes.")
         self._init_params = dict(
             tfs=list(tfs), layer=layer, gene_features=gene_features, n_pcs=n_pcs, conv=conv,
             n_layers=n_layers, n_hidden=n_hidden, n_latent=n_latent, heads=heads,
             residual=residual, decoder=decoder, node_bias=node_bias,
             degree_features=degree_features, coexpression_k=coexpression_k,
-            node_embeddings=node_embeddings, activation=activation, dropout=dropout, seed=seed,
+            node_embeddings=node_embeddings, pair_features=pair_features,
+            message_passing=bool(message_passing), activation=activation, dropout=dropout,
+            seed=seed,
         )
         self.seed = seed
         self.tfs = list(tfs)
@@ -174,6 +177,7 @@ class GRNPredictor(GRNScoring, BaseModel):
                                        tf_index=self.tf_index, seed=seed)
         self.train_pos_: np.ndarray = np.zeros((2, 0), np.int64)
         self.coexp_edges_: np.ndarray | None = None
+        self.pair_features_: np.ndarray | None = None
         self.split_: LinkSplit | None = None
         self.mode_: str | None = None
         self.train_time_: float | None = None
@@ -188,6 +192,7 @@ class GRNPredictor(GRNScoring, BaseModel):
         """(Re)build the torch module for the resolved options, seeded."""
         p = self._init_params
         self._opts = resolve_options(self._user_opts, mode, split)
+        self._opts["pair_features"] = resolve_pair_features(p["pair_features"], mode)
         seed_everything(self.seed)
         in_dim = (self.features_.shape[1] + (2 if self._opts["degree_features"] else 0)
                   + self._opts["node_embeddings"])
@@ -196,7 +201,8 @@ class GRNPredictor(GRNScoring, BaseModel):
                          residual=p["residual"], heads=p["heads"])
         dec = LinkDecoder(p["n_latent"], kind=p["decoder"],
                           n_nodes=self.n_genes if self._opts["node_bias"] else None,
-                          n_pair_features=2 if self._opts["degree_features"] else 0,
+                          n_pair_features=(2 * self._opts["degree_features"]
+                                           + len(self._opts["pair_features"])),
                           activation=p["activation"], dropout=p["dropout"])
         self.module = LinkPredictor(enc, dec, n_nodes=self.n_genes,
                                     embedding_dim=self._opts["node_embeddings"])
@@ -210,22 +216,15 @@ class GRNPredictor(GRNScoring, BaseModel):
                                                        np.arange(self.n_genes),
                                                        self._opts["coexpression_k"])
             coexp = self.coexp_edges_
-        return GeneGraph(self.features_, self.train_pos_, self._opts["degree_features"], coexp)
+        kinds = tuple(self._opts["pair_features"])
+        if kinds and (self.pair_features_ is None or self.pair_features_.shape[-1] != len(kinds)):
+            self.pair_features_ = expression_pair_features(self._X, self.tf_index, kinds,
+                                                           seed=self.seed)
+        return GeneGraph(self.features_, self.train_pos_, self._opts["degree_features"], coexp,
+                         self.pair_features_ if kinds else None, self.tf_index,
+                         message_passing=self._init_params["message_passing"])
 
     # ------------------------------------------------------------------ training
-    def _split(self, prior: pd.DataFrame | None, split, fractions: Sequence[float],
-               self_supervised_fraction: float) -> LinkSplit:
-        """The link split, and ``self.mode_``."""
-        given = isinstance(split, LinkSplit | Mapping)
-        self.mode_ = "self-supervised" if prior is None and not given else "supervised"
-        return make_split(
-            split, var_names=self.var_names, tf_index=self.tf_index, fractions=fractions,
-            seed=self.seed,
-            positives=((lambda: prior_positives(prior, self.var_names, self.tf_index))
-                       if self.mode_ == "supervised" else
-                       (lambda: coexpression_positives(self._X, self.tf_index,
-                                                       self_supervised_fraction))))
-
     def train(
         self,
         prior: pd.DataFrame | None = None,
@@ -301,14 +300,11 @@ class GRNPredictor(GRNScoring, BaseModel):
             generated splits (whose validation pairs already keep the network's density).
         ranking_weight
             Weight of a pairwise ranking loss (``softplus(s(u, w) - s(u, v))``) between a
-            given training negative ``(u, w)`` (the ``label == 0`` training rows of given pair
-            tables) and a random training positive ``(u, v)`` of the same TF, added to the
-            cross-entropy on the re-drawn negatives. It teaches the within-TF ranking from
-            negatives known to be negative, and, being blind to any per-TF offset, it cannot
-            undo what the re-drawn negatives teach about how many targets a TF has (given
-            negatives are often drawn as many per TF as it has positives). ``None`` (auto): 1
-            when the split holds given negatives (else nothing to rank), 0 with
-            ``distributed=True`` (not supported there); 0: off.
+            given training negative ``(u, w)`` (``label == 0`` rows of given pair tables) and a
+            training positive ``(u, v)`` of the same TF, beside the cross-entropy: it teaches
+            the within-TF ranking from known negatives and, blind to per-TF offsets, cannot undo
+            what re-drawn negatives teach about TF out-degree. ``None`` (auto): 1 when the
+            split holds given negatives, 0 with ``distributed=True``; 0: off.
         warmup_epochs, val_smoothing
             Early stopping monitors an exponential moving average (weight ``val_smoothing`` on
             the past) of validation AUPRC, recorded as ``"val_auprc_ema"``, from epoch
@@ -343,10 +339,13 @@ class GRNPredictor(GRNScoring, BaseModel):
                              f"{warmup_epochs} and {val_smoothing}.")
         if ranking_weight is not None and ranking_weight < 0:
             raise InputError(f"ranking_weight must be >= 0 or None, got {ranking_weight}.")
-        sp_ = self._split(prior, split, fractions, self_supervised_fraction)
+        self.mode_, sp_ = training_split(prior, split, X=self._X, var_names=self.var_names,
+                                         tf_index=self.tf_index, fractions=fractions,
+                                         seed=self.seed,
+                                         self_supervised_fraction=self_supervised_fraction)
         self.split_ = sp_
         self.train_pos_ = np.asarray(sp_.train_pos, dtype=np.int64)
-        self.coexp_edges_ = None
+        self.coexp_edges_ = self.pair_features_ = None
         self._build_module(self.mode_, sp_.method)
         self._init_params.update(self._opts)  # the resolved options are what load() rebuilds
         logger.info(sp_.summary())
@@ -386,7 +385,8 @@ class GRNPredictor(GRNScoring, BaseModel):
     # ------------------------------------------------------------------ save/load
     def _extra_state(self) -> dict[str, Any]:
         return {"train_pos": self.train_pos_, "features": self.features_, "mode": self.mode_,
-                "coexp_edges": self.coexp_edges_, "degree_blend": self.degree_blend_}
+                "coexp_edges": self.coexp_edges_, "degree_blend": self.degree_blend_,
+                "pair_features": self.pair_features_}
 
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         self.train_pos_ = np.asarray(state["train_pos"], dtype=np.int64)
@@ -394,6 +394,7 @@ class GRNPredictor(GRNScoring, BaseModel):
         self.mode_ = state.get("mode")
         self.coexp_edges_ = state.get("coexp_edges")
         self.degree_blend_ = float(state.get("degree_blend", 0.0))
+        self.pair_features_ = state.get("pair_features")
 
 
 __all__ = ["GRNPredictor"]

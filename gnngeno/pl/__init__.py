@@ -13,9 +13,11 @@ unless saved or drawn into axes the caller passed), like scanpy's plotting funct
 ``logo``                       sequence logo of a PWM, motif or first-layer filter
 ``motif_match``                a filter's logo above the database motif it matched, aligned
 ``attribution``                attribution map over one sequence (letters scaled by score)
+``benchmark``                  a benchmark table: methods x datasets, one point per seed, means
 =============================  ==============================================================
 """
 
+from ._benchmark import benchmark  # noqa: F401
 from ._curves import roc_pr  # noqa: F401
 from ._embedding import embedding  # noqa: F401
 from ._history import history  # noqa: F401

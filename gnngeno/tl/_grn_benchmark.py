@@ -5,8 +5,10 @@ Supervised GRN link prediction is mostly measured on degree: under uniformly dra
 a score that knows only how many targets a TF has matches or beats graph neural networks
 (Stock et al., bioRxiv 2025.12.19.695616; Aiyappa et al., ICML 2025). Every table therefore
 holds the model, its ablation without message passing, degree-only, co-expression, a
-GENIE3-style tree ensemble and a shuffled-prior control, on the same test pairs, over held-out
-TFs / targets / both and with degree-matched negatives (see :mod:`gnngeno.data` splits).
+GENIE3-style tree ensemble, GRNBoost2-style gradient boosting and a shuffled-prior control, on
+the same test pairs, over held-out TFs / targets / both and with degree-matched negatives (see
+:mod:`gnngeno.data` splits). :func:`gnngeno.tl.paired_grn_test` then pairs the model with the
+best baseline over seeds and datasets.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from .. import _keys as keys
 from .._validate import InputError, check_choice
 
 GRN_METHODS = ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior", "pearson", "spearman",
-               "degree", "tree")
+               "degree", "tree", "grnboost2")
 #: The rows of every protocol table.
-DEFAULT_METHODS = ("gcn", "no-graph", "shuffled-prior", "degree", "pearson", "spearman", "tree")
+DEFAULT_METHODS = ("gcn", "no-graph", "shuffled-prior", "degree", "pearson", "spearman", "tree",
+                   "grnboost2")
 BENCHMARK_SPLITS = ("legacy", "random", "tf", "target", "both", "cross-reference")
+#: ``split`` of the rows that score the legacy models on the repaired split files.
+REPAIRED_SPLIT = "legacy (repaired)"
 _LABELS = {"pearson": "|Pearson|", "spearman": "|Spearman|", "degree": "degree-only",
-           "tree": "tree (GENIE3-style)"}
+           "tree": "tree (GENIE3-style)", "grnboost2": "GRNBoost2-style boosting"}
 _METRICS = ("auroc", "auprc", "auprc_ratio", "epr", "epr_tf", "auroc_low_degree",
             "auroc_high_degree", "full_auroc", "full_auprc", "full_auprc_ratio", "density",
             "n_test", "n_pos")
@@ -149,17 +154,17 @@ def _model_scores(method, bench, sp_, seed, model_kwargs, train_kwargs) -> tuple
     if method not in ("no-graph", "shuffled-prior"):
         mk["conv"] = method
     tk = {"max_epochs": 300, "patience": 30, **dict(train_kwargs or {})}
-    cls = GRNPredictor
     if method == "no-graph":
-        from ._grn_no_graph import NoGraphGRNPredictor as cls
+        mk["message_passing"] = False
     split = shuffled_prior(sp_, seed=seed) if method == "shuffled-prior" else sp_
-    model = cls(bench.adata, tfs=tfs, seed=seed, **mk)
+    model = GRNPredictor(bench.adata, tfs=tfs, seed=seed, **mk)
     model.train(split=split, **tk)
     return np.asarray(model.get_scores(), dtype=float), len(model.history_)
 
 
-def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_kwargs):
-    from ..baselines import correlation_scores, degree_scores, tree_scores
+def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_kwargs,
+                   boosting_kwargs):
+    from ..baselines import boosting_scores, correlation_scores, degree_scores, tree_scores
 
     X = bench.adata.X
     if m in ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior"):
@@ -168,8 +173,12 @@ def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_
         return degree_scores(sp_.train_pos, sp_.n_genes, sp_.tf_index), None
     key = (m, tuple(sp_.tf_index))  # expression-only scores: the same for every split
     if key not in cache:
-        cache[key] = (tree_scores(X, sp_.tf_index, seed=seed, **(tree_kwargs or {}))
-                      if m == "tree" else correlation_scores(X, sp_.tf_index, method=m))
+        if m == "tree":
+            cache[key] = tree_scores(X, sp_.tf_index, seed=seed, **(tree_kwargs or {}))
+        elif m == "grnboost2":
+            cache[key] = boosting_scores(X, sp_.tf_index, seed=seed, **(boosting_kwargs or {}))
+        else:
+            cache[key] = correlation_scores(X, sp_.tf_index, method=m)
     return cache[key], None
 
 
@@ -216,6 +225,37 @@ def evaluate_split(S: np.ndarray, sp_) -> dict[str, float]:
             "n_pos": int(y.sum())}
 
 
+def _repaired_bench(bench, split: str, undirected):
+    """``repair_grn_splits(bench)`` for ``split="legacy"``; a clear error otherwise."""
+    from ..io import repair_grn_splits
+
+    if split != "legacy":
+        raise InputError(f"repaired=True scores a repaired copy of the folder's own split files, "
+                         f"so it needs split='legacy' (got split={split!r}); generated splits "
+                         "hold no pair that training has seen.")
+    if not bench.splits:
+        raise InputError(f"{bench.name or 'the benchmark'} holds no split files to repair; "
+                         "pass repaired=False or another split.")
+    return repair_grn_splits(bench, undirected=undirected)
+
+
+def _seed_splits(bench, repaired_bench, *, split, schemes, seed, **opts) -> dict:
+    """``{(split label, negatives): LinkSplit}`` of one seed; the repaired copies of a legacy
+    split keep the original candidate TFs, so that the same score matrices apply."""
+    out = {(split, neg): make_benchmark_split(bench, split=split, negatives=neg, seed=seed, **opts)
+           for neg in schemes}
+    if repaired_bench is None:
+        return out
+    for neg in schemes:
+        orig = out[(split, neg)]
+        rep = make_benchmark_split(repaired_bench, split=split, negatives=neg, seed=seed, **opts)
+        # repair_grn_splits drops validation and test rows only: the training part is the same,
+        # and dropping pairs can only remove candidate TFs
+        rep.tf_index, rep.neg_sources = orig.tf_index, orig.neg_sources
+        out[(REPAIRED_SPLIT, neg)] = rep
+    return out
+
+
 def benchmark_grn(
     bench,
     *,
@@ -229,9 +269,11 @@ def benchmark_grn(
     undirected: bool | None = None,
     negative_ratio: float | None = None,
     tfs_with_positive: bool = False,
+    repaired: bool = False,
     model_kwargs: dict[str, Any] | None = None,
     train_kwargs: dict[str, Any] | None = None,
     tree_kwargs: dict[str, Any] | None = None,
+    boosting_kwargs: dict[str, Any] | None = None,
     cache: dict | None = None,
     out: str | Path | None = None,
 ) -> pd.DataFrame:
@@ -260,7 +302,9 @@ def benchmark_grn(
         trained as :func:`gnngeno.tl.infer_grn` does for a given split), ``"no-graph"`` (the
         same model without message passing), ``"shuffled-prior"`` (the model trained on
         training edges whose TFs are permuted), ``"degree"`` (degree-only), ``"pearson"``,
-        ``"spearman"`` (absolute correlation), ``"tree"`` (GENIE3-style).
+        ``"spearman"`` (absolute correlation), ``"tree"`` (GENIE3-style extra-trees, Huynh-Thu
+        et al., *PLoS ONE* 2010) and ``"grnboost2"`` (GRNBoost2-style gradient boosting with
+        out-of-bag early stopping, Moerman et al., *Bioinformatics* 2019).
     seed, seeds
         Seed of the split, negatives and models; ``seeds`` runs several (one row each).
     fractions
@@ -271,42 +315,57 @@ def benchmark_grn(
         Treat the reference as undirected (default: for STRING).
     negative_ratio, tfs_with_positive
         See :func:`gnngeno.data.split_grn`.
+    repaired
+        With ``split="legacy"``: also score every method on a repaired copy of the split
+        files (:func:`gnngeno.io.repair_grn_splits`: the validation and test pairs that
+        training has seen are dropped, i.e. test negatives that are training positives, or
+        whose reverse is for an undirected reference, test positives that are training
+        positives and test pairs that are training negatives), in rows whose ``split`` is
+        ``"legacy (repaired)"``, beside the original rows. The repair leaves the training file
+        untouched, so nothing is retrained: the same score matrices are ranked on the
+        repaired test pairs (degree-matched negatives are drawn anew for them, with the same
+        seed). The models' early stopping read the original validation pairs, leaking ones
+        included. The split files' leaks are counted in ``bench.leaks``.
     model_kwargs, train_kwargs
         Passed to :class:`gnngeno.models.GRNPredictor` / its ``train`` (``model_kwargs``'
         ``conv`` sets the encoder of the ablation and the control).
     tree_kwargs
-        Passed to :func:`gnngeno.baselines.tree_scores`.
+        Passed to :func:`gnngeno.baselines.tree_scores` (e.g. ``n_estimators``, ``n_jobs``).
+    boosting_kwargs
+        Passed to :func:`gnngeno.baselines.boosting_scores` (e.g. ``max_estimators``,
+        ``learning_rate``).
     cache
-        A dict reused across calls to keep expression-only scores (correlation, tree) of the
-        same benchmark; the tree scores of the first seed are reused.
+        A dict reused across calls to keep expression-only scores (correlation, tree,
+        boosting) of the same benchmark; the tree and boosting scores of the first seed are
+        reused.
     out
         CSV file to write the table to.
 
     Returns
     -------
     Tidy DataFrame, one row per dataset x split x negatives x method x seed: the metrics of
-    :func:`evaluate_split` plus ``wall_s``, ``cpu_s`` (training or scoring time) and
-    ``epochs``. Hyper-parameters are never chosen on test pairs; early stopping uses
-    validation pairs.
+    :func:`evaluate_split` plus ``wall_s``, ``cpu_s`` (training or scoring time; 0 for an
+    expression-only baseline taken from ``cache``) and ``epochs``. Hyper-parameters are never
+    chosen on test pairs; early stopping uses validation pairs.
     """
     schemes = [negatives] if isinstance(negatives, str) else list(negatives)
     for m in methods:
         check_choice(m, GRN_METHODS, "method")
+    rep_bench = _repaired_bench(bench, split, undirected) if repaired else None
     cache = {} if cache is None else cache
+    opts = {"fractions": fractions, "reference": reference, "undirected": undirected,
+            "negative_ratio": negative_ratio, "tfs_with_positive": tfs_with_positive}
     rows = []
     for sd in ([seed] if seeds is None else list(seeds)):
-        splits = {neg: make_benchmark_split(
-            bench, split=split, negatives=neg, seed=sd, fractions=fractions,
-            reference=reference, undirected=undirected, negative_ratio=negative_ratio,
-            tfs_with_positive=tfs_with_positive) for neg in schemes}
-        train_split = splits[schemes[0]]  # every scheme has the same training part
+        splits = _seed_splits(bench, rep_bench, split=split, schemes=schemes, seed=sd, **opts)
+        train_split = splits[(split, schemes[0])]  # every scheme has the same training part
         for m in methods:
             w, c = time.perf_counter(), time.process_time()
             S, epochs = _method_scores(m, bench, train_split, sd, cache, model_kwargs,
-                                       train_kwargs, tree_kwargs)
+                                       train_kwargs, tree_kwargs, boosting_kwargs)
             wall, cpu = time.perf_counter() - w, time.process_time() - c
-            for neg, sp_ in splits.items():
-                rows.append({"dataset": bench.name, "split": split, "negatives": neg,
+            for (sp_name, neg), sp_ in splits.items():
+                rows.append({"dataset": bench.name, "split": sp_name, "negatives": neg,
                              "method": _label(m, model_kwargs), "seed": sd,
                              **evaluate_split(S, sp_), "wall_s": wall, "cpu_s": cpu,
                              "epochs": epochs})
@@ -316,5 +375,5 @@ def benchmark_grn(
     return table
 
 
-__all__ = ["BENCHMARK_SPLITS", "DEFAULT_METHODS", "GRN_METHODS", "benchmark_grn",
-           "evaluate_split", "make_benchmark_split", "shuffled_prior"]
+__all__ = ["BENCHMARK_SPLITS", "DEFAULT_METHODS", "GRN_METHODS", "REPAIRED_SPLIT",
+           "benchmark_grn", "evaluate_split", "make_benchmark_split", "shuffled_prior"]

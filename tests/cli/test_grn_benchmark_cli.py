@@ -70,5 +70,66 @@ def test_help_says_what_each_split_controls_for(capsys):
     assert main(["grn-benchmark", "--help"]) == 0
     text = re.sub(r"-\s+", "-", " ".join(capsys.readouterr().out.split()))  # wrapped at "-"
     for phrase in ("held-out TFs", "degree-matched", "cross-reference", "no-graph",
-                   "shuffled-prior"):
+                   "shuffled-prior", "grnboost2", "--repaired", "--plot",
+                   "what the test controls for", "whether degree alone can win"):
         assert phrase in text
+
+
+@pytest.fixture(scope="module")
+def leaky_folder(folder, tmp_path_factory):
+    """``folder`` with split files whose test negatives include 10 training positives."""
+    import shutil
+
+    import numpy as np
+
+    from gnngeno.data import split_grn
+    from gnngeno.io import read_grn_benchmark
+
+    d = tmp_path_factory.mktemp("leaky") / "sim" / "TFs500" / "Specific"
+    shutil.copytree(folder, d)
+    bench = read_grn_benchmark(d)
+    genes = pd.Index(bench.adata.var_names)
+    pos = np.stack([genes.get_indexer(bench.network["source"]),
+                    genes.get_indexer(bench.network["target"])])
+    sp = split_grn(pos, n_genes=len(genes), tf_index=genes.get_indexer(bench.tfs), seed=1)
+
+    def frame(pairs, labels):
+        return pd.DataFrame({"TF": genes[pairs[0]], "Target": genes[pairs[1]],
+                             "Label": np.asarray(labels, int)})
+
+    frame(sp.train_pos, np.ones(sp.train_pos.shape[1])).to_csv(d / "Train_set.csv", index=False)
+    frame(sp.val_pairs, sp.val_labels).to_csv(d / "Validation_set.csv", index=False)
+    pd.concat([frame(sp.test_pairs, sp.test_labels),
+               frame(sp.train_pos[:, :10], np.zeros(10))]).to_csv(d / "Test_set.csv", index=False)
+    return d
+
+
+def test_repaired_rows_beside_the_original_and_a_plot(leaky_folder, tmp_path, capsys):
+    from gnngeno.io import read_grn_benchmark
+
+    with pytest.warns(UserWarning, match="labelled 0 are"):  # the leak: negatives on edges
+        assert read_grn_benchmark(leaky_folder).leaks["test_neg_train_pos"] == 10
+    out, png = tmp_path / "t.csv", tmp_path / "fig" / "auroc.png"
+    assert main(["grn-benchmark", str(leaky_folder), "--repaired", "--methods", "degree,pearson",
+                 "--negatives", "uniform,degree-matched", "--out", str(out),
+                 "--plot", str(png)]) == 0
+    t = pd.read_csv(out)
+    assert set(t["split"]) == {"legacy", "legacy (repaired)"} and len(t) == 2 * 2 * 2
+    r = t[t["negatives"] == "uniform"].set_index(["method", "split"])["n_test"]
+    assert (r.xs("legacy", level="split") - r.xs("legacy (repaired)", level="split") == 10).all()
+    deg = t[(t["method"] == "degree-only") & (t["negatives"] == "uniform")].set_index("split")
+    assert deg.loc["legacy (repaired)", "auroc"] > deg.loc["legacy", "auroc"]
+    assert png.stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "legacy (repaired) split, uniform negatives" in printed and "plot written" in printed
+
+
+def test_repaired_needs_the_legacy_split_and_the_plot_a_known_format(leaky_folder, tmp_path,
+                                                                      capsys):
+    assert main(["grn-benchmark", str(leaky_folder), "--split", "random", "--repaired",
+                 "--methods", "degree"]) == 1
+    assert "--split legacy" in capsys.readouterr().err
+    bad = tmp_path / "auroc.xyz"
+    assert main(["grn-benchmark", str(leaky_folder), "--methods", "degree", "--plot",
+                 str(bad)]) == 1
+    assert ".xyz" in capsys.readouterr().err and not bad.exists()

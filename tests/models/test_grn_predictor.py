@@ -118,8 +118,9 @@ def test_input_errors(data):
     adata, net = data
     bare = adata.copy()
     del bare.var["is_tf"]
-    with pytest.raises(InputError, match="mark_tfs"):
-        GRNPredictor(bare)
+    assert GRNPredictor(bare).tfs == list(bare.var_names)  # no TF list: every gene
+    with pytest.raises(InputError, match="pair_features"):
+        GRNPredictor(adata, pair_features=["pearson", "mutual"])
     with pytest.raises(InputError, match="conv"):
         GRNPredictor(adata, conv="sage")
     with pytest.raises(InputError, match="divisible"):
@@ -283,3 +284,36 @@ def test_every_gene_as_regulator_tiny_network_and_constant_gene():
                     train_kwargs={"max_epochs": 5}, seed=0)
     assert fit.metrics["n_folds"] == 2 and (fit.folds["epochs"] == 5).all()  # no early stop
     assert np.isfinite(fit.scores).all()
+
+
+def test_pair_features_reach_the_decoder(data):
+    """The decoder reads degrees plus |Pearson|, |Spearman| and tree quantiles of each pair;
+    they are cached, saved, and can be switched off; self-supervised training uses none."""
+    from gnngeno.models import PAIR_FEATURES, expression_pair_features
+
+    adata, net = data
+    m = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8)
+    m.train(net, max_epochs=3)
+    k = len(PAIR_FEATURES)
+    assert m.module.decoder.n_pair_features == 2 + k
+    E = m.pair_features_
+    assert E.shape == (len(m.tfs), adata.n_vars, k)
+    assert np.abs(E).max() <= 0.5 and np.isfinite(E).all()
+    assert (E[np.arange(len(m.tfs)), m.tf_index] == 0).all()  # self-pairs carry nothing
+    again = expression_pair_features(adata.X, m.tf_index, PAIR_FEATURES, seed=0)
+    assert again is E  # cached: cross-fitted models share one computation
+    off = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8, pair_features=None)
+    off.train(net, max_epochs=3)
+    assert off.module.decoder.n_pair_features == 2
+    ss = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(max_epochs=3)
+    assert ss.mode_ == "self-supervised" and ss.module.decoder.n_pair_features == 0
+
+
+def test_message_passing_off_is_the_no_graph_ablation(data):
+    adata, net = data
+    on = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(net, max_epochs=3)
+    off = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8, message_passing=False)
+    off.train(net, max_epochs=3)
+    assert on._graph().message_graph().shape[1] > 0
+    assert off._graph().message_graph().shape[1] == 0
+    assert not np.allclose(on.get_scores(), off.get_scores())

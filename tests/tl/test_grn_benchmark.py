@@ -12,7 +12,7 @@ from gnngeno.datasets import simulate
 from gnngeno.io import GRNBenchmark
 
 FAST = {"train_kwargs": {"max_epochs": 4, "patience": None},
-        "tree_kwargs": {"n_estimators": 3}}
+        "tree_kwargs": {"n_estimators": 3}, "boosting_kwargs": {"max_estimators": 40}}
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +26,10 @@ def test_tidy_table_has_every_row_for_every_scheme_and_seed(bench, tmp_path):
     t = tl.benchmark_grn(bench, split="random", negatives=["uniform", "degree-matched"],
                          seeds=[0, 1], out=out, **FAST)
     assert list(t.columns[:5]) == ["dataset", "split", "negatives", "method", "seed"]
-    assert len(t) == 7 * 2 * 2
+    assert len(t) == 8 * 2 * 2
     assert set(t["method"]) == {"GCN", "GCN without message passing", "GCN on a shuffled prior",
-                                "degree-only", "|Pearson|", "|Spearman|", "tree (GENIE3-style)"}
+                                "degree-only", "|Pearson|", "|Spearman|", "tree (GENIE3-style)",
+                                "GRNBoost2-style boosting"}
     assert not t.duplicated(["negatives", "method", "seed"]).any()
     for _, g in t.groupby(["negatives", "seed"]):  # the same test pairs for every method
         assert g["n_test"].nunique() == 1 and g["n_pos"].nunique() == 1
@@ -63,7 +64,9 @@ def test_cross_reference_tests_edges_absent_from_the_training_reference(bench):
         tl.benchmark_grn(other, split="cross-reference", methods=["degree"])
 
 
-def test_legacy_split_files_with_degree_matched_negatives(bench):
+def _legacy(bench, leak: int = 0) -> GRNBenchmark:
+    """``bench`` with split files from a random split; ``leak`` training positives are also
+    listed as test negatives (the leak that gnngeno.io.repair_grn_splits removes)."""
     from gnngeno.data import split_grn
 
     genes = bench.adata.var_names
@@ -76,15 +79,55 @@ def test_legacy_split_files_with_degree_matched_negatives(bench):
         return pd.DataFrame({"source": genes[pairs[0]], "target": genes[pairs[1]],
                              "label": labels.astype(int)})
 
+    test = frame(sp.test_pairs, sp.test_labels)
+    test = pd.concat([test, frame(sp.train_pos[:, :leak], np.zeros(leak))], ignore_index=True)
     splits = {"train": frame(sp.train_pos, np.ones(sp.train_pos.shape[1])),
-              "validation": frame(sp.val_pairs, sp.val_labels),
-              "test": frame(sp.test_pairs, sp.test_labels)}
-    legacy = GRNBenchmark(adata=bench.adata, network=bench.network, tfs=bench.tfs,
-                          splits=splits, name="sim")
+              "validation": frame(sp.val_pairs, sp.val_labels), "test": test}
+    return GRNBenchmark(adata=bench.adata, network=bench.network, tfs=bench.tfs,
+                        splits=splits, name="sim")
+
+
+def test_grnboost2_row_is_computed_once_per_expression_matrix(bench):
+    cache: dict = {}
+    t = tl.benchmark_grn(bench, split="random", methods=["grnboost2", "tree"], seeds=[0, 1],
+                         cache=cache, **FAST)
+    assert set(t["method"]) == {"GRNBoost2-style boosting", "tree (GENIE3-style)"}
+    assert sorted(k[0] for k in cache) == ["grnboost2", "tree"]
+    boost = t[t["method"] == "GRNBoost2-style boosting"].set_index("seed")
+    assert boost.loc[1, "cpu_s"] < boost.loc[0, "cpu_s"]  # seed 1 reuses seed 0's scores
+    assert ((boost["auroc"] > 0) & (boost["auroc"] < 1)).all()
+
+
+def test_repaired_rows_score_the_same_models_without_the_leaking_test_pairs(bench):
+    leaky = _legacy(bench, leak=12)
+    assert leaky.splits["test"]["label"].eq(0).sum() > 12
+    t = tl.benchmark_grn(leaky, methods=["degree", "pearson", "gcn"], repaired=True,
+                         negatives=["uniform", "degree-matched"], **FAST)
+    assert set(t["split"]) == {"legacy", "legacy (repaired)"} and len(t) == 3 * 2 * 2
+    r = t.set_index(["split", "negatives", "method"]).sort_index()
+    orig, rep = r.loc[("legacy", "uniform")], r.loc[("legacy (repaired)", "uniform")]
+    assert (orig["n_test"] - rep["n_test"] == 12).all() and (orig["n_pos"] == rep["n_pos"]).all()
+    # the leaking negatives are training edges: degree-only ranks them high, the repair helps it
+    assert rep.loc["degree-only", "auroc"] > orig.loc["degree-only", "auroc"]
+    # the model is not retrained: the same epochs and training time on both rows
+    assert orig.loc["GCN", "epochs"] == rep.loc["GCN", "epochs"]
+    assert orig.loc["GCN", "wall_s"] == rep.loc["GCN", "wall_s"]
+    # a sound split is left as it is
+    clean = tl.benchmark_grn(_legacy(bench), methods=["degree"], repaired=True, **FAST)
+    a = clean.set_index("split")
+    assert a.loc["legacy", "auroc"] == a.loc["legacy (repaired)", "auroc"]
+    with pytest.raises(InputError, match="split='legacy'"):
+        tl.benchmark_grn(bench, split="random", methods=["degree"], repaired=True)
+    with pytest.raises(InputError, match="no split files"):
+        tl.benchmark_grn(bench, methods=["degree"], repaired=True)
+
+
+def test_legacy_split_files_with_degree_matched_negatives(bench):
+    legacy = _legacy(bench)
     t = tl.benchmark_grn(legacy, negatives=["uniform", "degree-matched"],
                          methods=["degree"], **FAST)
     uni, dm = t.set_index("negatives").loc[["uniform", "degree-matched"], "n_pos"]
-    assert uni == dm == int(sp.test_labels.sum())
+    assert uni == dm == int(legacy.splits["test"]["label"].sum())
     with pytest.raises(InputError, match="negatives"):
         tl.benchmark_grn(legacy, negatives="hard", methods=["degree"])
     with pytest.raises(InputError, match="method"):

@@ -1,0 +1,272 @@
+"""GRN inference through the command users run: ``gnngeno grn --prior``, scored on pairs it never
+saw, beside degree-only, |Pearson|, |Spearman|, GENIE3- and GRNBoost2-style trees and the same
+command without message passing.
+
+For mESC and hHEP x {Specific, Non-Specific, STRING} (BEELINE TFs+500, ../shared/data/grn):
+
+* ``published``: the prior is the training + validation positives of the folder's published
+  split (``splits_bridge_sample1``), the score is on its test pairs (positives and the
+  published negatives; GENELink's transductive protocol);
+* ``held-out TFs``: a seeded 20 % of the TFs that have an edge is held out; the prior is every
+  edge of the other TFs; the score is on every candidate pair of the held-out TFs.
+
+Every ``gnngeno grn`` run is its own process with the command's defaults (5-fold cross-fitting,
+pair features, one thread); "CPU s" is that process's user + system time and "peak MB" its
+peak resident memory. Baselines are computed here on the same pairs: degree-only from the
+prior ((1 + TF out-degree)(1 + target in-degree)), |Pearson| / |Spearman|, and
+``gnngeno.models.score_from_expression(method="genie3" | "grnboost2")`` (seed 0).
+
+Usage::
+
+    .venv/bin/python benchmarks/grn_user_path.py                       # 6 datasets, 5 seeds
+    .venv/bin/python benchmarks/grn_user_path.py --datasets hHEP/Non-Specific --seeds 0
+    .venv/bin/python benchmarks/grn_user_path.py --merge a.csv b.csv   # tables only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("GNNGENO_NO_PROGRESS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("GNNGENO_SHARED_DATA", HERE.parent.parent / "shared" / "data")) / "grn"
+DATASETS = [f"{c}/{r}" for c in ("mESC", "hHEP") for r in ("Specific", "Non-Specific", "STRING")]
+GNNGENO = [sys.executable, "-m", "gnngeno"]
+OURS, NO_GRAPH = "gnngeno grn (GCN)", "gnngeno grn --no-message-passing"
+BASELINES = ("degree-only", "|Pearson|", "|Spearman|", "GENIE3-style", "GRNBoost2-style")
+
+
+def _folder(name: str) -> Path:
+    cell, ref = name.split("/")
+    return DATA / "beeline_scrna" / cell / "TFs500" / ref
+
+
+def _cli(args: list[str]) -> tuple[float, float, float]:
+    """Run ``gnngeno`` with ``args``; (wall s, CPU s, peak MB of the process)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    cmd = ["/usr/bin/time", "-f", "%M", *GNNGENO, "--quiet", *args, "--threads", "1"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if res.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    peak = float(res.stderr.strip().splitlines()[-1]) / 1024
+    return wall, cpu, peak
+
+
+def _metrics(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
+    from gnngeno.metrics import grn_metrics
+
+    m = grn_metrics(y, s)
+    return {k: m[k] for k in ("auroc", "auprc", "auprc_ratio", "epr", "density")}
+
+
+class Task:
+    """One dataset's inputs written for the command line, and its expression baselines."""
+
+    def __init__(self, name: str, workdir: Path):
+        from gnngeno.io import read_grn_benchmark
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.bench = read_grn_benchmark(_folder(name))
+        self.name = name
+        self.dir = workdir / name.replace("/", "_")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.expr = self.dir / "expression.h5ad"
+        self.bench.adata.write_h5ad(self.expr)
+        self.genes = pd.Index([str(g) for g in self.bench.adata.var_names])
+        self.tfs = [str(t) for t in self.bench.tfs]
+        (self.dir / "tfs.txt").write_text("\n".join(self.tfs) + "\n")
+        self._expression: dict[str, pd.DataFrame] = {}
+
+    def expression_scores(self, method: str) -> pd.DataFrame:
+        """``(TF, gene)`` score matrix of an expression-only baseline (computed once)."""
+        if method not in self._expression:
+            from gnngeno.models import score_from_expression
+
+            X = np.asarray(self.bench.adata.X, dtype=np.float64)
+            tf_index = self.genes.get_indexer(self.tfs)
+            S = score_from_expression(X, tf_index, method=method, seed=0, n_threads=1)
+            self._expression[method] = pd.DataFrame(S, index=self.tfs, columns=self.genes)
+        return self._expression[method]
+
+    def published(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(prior edges, test pairs with labels) of the folder's published split."""
+        sp_ = self.bench.splits
+        known = pd.concat([sp_["train"], sp_["validation"]])
+        prior = known.loc[known["label"] == 1, ["source", "target"]].drop_duplicates()
+        return prior, sp_["test"][["source", "target", "label"]].reset_index(drop=True)
+
+    def held_out_tfs(self, seed: int, fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(prior: every edge of the kept TFs, test: every candidate pair of held-out TFs)."""
+        net = self.bench.network
+        net = net[net["source"].isin(self.tfs) & net["target"].isin(self.genes)]
+        net = net[net["source"] != net["target"]][["source", "target"]].drop_duplicates()
+        with_edges = np.array(sorted(net["source"].unique()))
+        rng = np.random.default_rng(seed)
+        held = set(rng.choice(with_edges, max(1, int(round(fraction * len(with_edges)))),
+                              replace=False))
+        prior = net[~net["source"].isin(held)]
+        pos = set(zip(net["source"], net["target"], strict=True))
+        rows = [(t, g) for t in sorted(held) for g in self.genes if g != t]
+        test = pd.DataFrame(rows, columns=["source", "target"])
+        test["label"] = [int((t, g) in pos) for t, g in rows]
+        return prior, test
+
+
+def _lookup(S: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    r = S.index.get_indexer(test["source"])
+    c = S.columns.get_indexer(test["target"])
+    return S.to_numpy()[r, c]
+
+
+def _degree(prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    out_d = prior["source"].value_counts()
+    in_d = prior["target"].value_counts()
+    return ((1 + test["source"].map(out_d).fillna(0).to_numpy())
+            * (1 + test["target"].map(in_d).fillna(0).to_numpy()))
+
+
+def _ours(task: Task, prior: pd.DataFrame, test: pd.DataFrame, seed: int, tag: str,
+          extra: list[str]) -> tuple[np.ndarray, dict]:
+    prior_file = task.dir / f"prior_{tag}_{seed}.tsv"
+    out = task.dir / f"edges_{tag}_{seed}_{len(extra)}.tsv"
+    prior.to_csv(prior_file, sep="\t", index=False)
+    wall, cpu, peak = _cli(["--seed", str(seed), "grn", "-e", str(task.expr), "--tfs",
+                            str(task.dir / "tfs.txt"), "--prior", str(prior_file), "--out",
+                            str(out), *extra])
+    edges = pd.read_csv(out, sep="\t")
+    if edges["score"].isna().any():
+        raise RuntimeError(f"{out}: missing scores")
+    S = edges.set_index(["source", "target"])["score"]
+    idx = pd.MultiIndex.from_frame(test[["source", "target"]])
+    s = S.reindex(idx).to_numpy()
+    if np.isnan(s).any():
+        raise RuntimeError(f"{int(np.isnan(s).sum())} test pairs are not in {out}")
+    ties = int(edges["score"].duplicated().sum())
+    return s, {"wall_s": wall, "cpu_s": cpu, "peak_mb": peak, "ties": ties,
+               "n_rows": len(edges)}
+
+
+def run_one(task: Task, protocol: str, seed: int, methods: list[str]) -> list[dict]:
+    prior, test = (task.published() if protocol == "published"
+                   else task.held_out_tfs(seed))
+    y = test["label"].to_numpy()
+    rows = []
+    base = {"dataset": task.name, "protocol": protocol, "seed": seed,
+            "n_prior": len(prior), "n_test": len(test), "n_pos": int(y.sum())}
+    for m in methods:
+        info: dict = {}
+        if m == OURS:
+            s, info = _ours(task, prior, test, seed, protocol[:3], [])
+        elif m == NO_GRAPH:
+            s, info = _ours(task, prior, test, seed, protocol[:3], ["--no-message-passing"])
+        elif m == "degree-only":
+            s = _degree(prior, test)
+        else:
+            method = {"|Pearson|": "pearson", "|Spearman|": "spearman",
+                      "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2"}[m]
+            s = _lookup(task.expression_scores(method), test)
+        rows.append({**base, "method": m, **_metrics(y, s), **info})
+    return rows
+
+
+def summarise(res: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd over seeds per dataset x protocol x method."""
+    def cell(v: pd.Series) -> str:
+        return f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if len(v) > 1 else f"{v.mean():.3f}"
+
+    g = res.groupby(["protocol", "dataset", "method"], sort=False)
+    out = g[["auroc", "auprc", "auprc_ratio", "epr"]].agg(cell)
+    out["seeds"] = g["seed"].nunique()
+    for col in ("cpu_s", "peak_mb"):
+        if col in res:
+            out[col] = g[col].mean().round(1)
+    return out
+
+
+def verdicts(res: pd.DataFrame) -> list[str]:
+    """The targets: beat degree-only on AUROC and AUPRC on every published set; held-out TFs:
+    geometric-mean AUPRC ratio >= 1.5x the best baseline's."""
+    lines = []
+    mean = res.groupby(["protocol", "dataset", "method"])[["auroc", "auprc", "auprc_ratio"]].mean()
+    pub = mean.loc["published"] if "published" in mean.index.get_level_values(0) else None
+    if pub is not None:
+        for model in (OURS, NO_GRAPH):
+            if model not in pub.index.get_level_values(1):
+                continue
+            wins = [ds for ds in pub.index.get_level_values(0).unique()
+                    if (pub.loc[(ds, model), "auroc"] > pub.loc[(ds, "degree-only"), "auroc"])
+                    and (pub.loc[(ds, model), "auprc"] > pub.loc[(ds, "degree-only"), "auprc"])]
+            n = pub.index.get_level_values(0).nunique()
+            lines.append(f"published split, {model}: beats degree-only on AUROC and AUPRC on "
+                         f"{len(wins)} of {n} sets")
+    if "held-out TFs" in mean.index.get_level_values(0):
+        ho = mean.loc["held-out TFs", "auprc_ratio"].unstack("method")
+        geo = np.exp(np.log(ho.clip(lower=1e-9)).mean())
+        best = max(BASELINES, key=lambda b: geo.get(b, -np.inf))
+        for model in (OURS, NO_GRAPH):
+            if model in geo:
+                lines.append(f"held-out TFs, {model}: geometric-mean AUPRC ratio {geo[model]:.2f} "
+                             f"vs best baseline {best} {geo[best]:.2f} -> "
+                             f"{geo[model] / geo[best]:.2f}x (target 1.5x)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", nargs="*", default=DATASETS)
+    ap.add_argument("--protocols", nargs="*", default=["published", "held-out TFs"])
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--methods", nargs="*", default=[OURS, NO_GRAPH, *BASELINES])
+    ap.add_argument("--ablation-seeds", type=int, nargs="*", default=None,
+                    help="run the no-message-passing row on these seeds only (default: all)")
+    ap.add_argument("--raw", type=Path, default=None, help="append every run here (csv)")
+    ap.add_argument("--merge", type=Path, nargs="*", default=None,
+                    help="print the tables of csv files written by --raw (no runs)")
+    args = ap.parse_args(argv)
+    if args.merge:
+        res = pd.concat([pd.read_csv(p) for p in args.merge], ignore_index=True)
+    else:
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in args.datasets:
+                task = Task(name, Path(tmp))
+                for protocol in args.protocols:
+                    for seed in args.seeds:
+                        methods = [m for m in args.methods if m != NO_GRAPH
+                                   or args.ablation_seeds is None or seed in args.ablation_seeds]
+                        new = run_one(task, protocol, seed, methods)
+                        rows += new
+                        if args.raw is not None:
+                            pd.DataFrame(new).to_csv(args.raw, mode="a", index=False,
+                                                     header=not args.raw.exists())
+                        print(f"# {name} {protocol} seed {seed}: done", file=sys.stderr,
+                              flush=True)
+        res = pd.DataFrame(rows)
+    with pd.option_context("display.width", 250, "display.max_rows", 500):
+        print(summarise(res).to_markdown())
+    print()
+    for line in verdicts(res):
+        print("- " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
