@@ -82,6 +82,8 @@ def run(args) -> pd.DataFrame:
             if reference is not None:
                 t["dataset"] = f"{name} -> {CROSS[name.split('/')[1]]}"
             tables.append(t)
+            if args.raw is not None:  # kept as it comes, so an interrupted run keeps its rows
+                t.to_csv(args.raw, mode="a", index=False, header=not args.raw.exists())
             print(f"# {name} {split}: done", file=sys.stderr, flush=True)
     return pd.concat(tables, ignore_index=True)
 
@@ -188,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         res = pd.concat([pd.read_csv(p) for p in args.merge], ignore_index=True)
     else:
+        if args.raw is not None and args.raw.exists():
+            args.raw.unlink()  # rewritten by this run
         res = run(args)
-        if args.raw is not None:
-            res.to_csv(args.raw, index=False)
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         for metric in ("auroc", "auprc_ratio", "full_auroc"):
             print(f"\n## {metric} (mean ± sd over seeds {sorted(res['seed'].unique())})\n")

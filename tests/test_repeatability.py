@@ -118,6 +118,15 @@ def run_score_from_expression():
                                             n_threads=1)]
 
 
+def run_expression_pair_features():
+    from gnngeno.models import _grn_pair_features
+
+    _grn_pair_features._CACHE.clear()  # recompute: the cache would return the first result
+    adata, _ = data()
+    return [gg.models.expression_pair_features(adata.X.toarray(), np.arange(3),
+                                               gg.models.PAIR_FEATURES, seed=gg.settings.seed)]
+
+
 def run_infer_grn():
     adata, net = data()
     gg.tl.infer_grn(adata, prior=net, max_epochs=2,
@@ -156,6 +165,7 @@ RUNNERS = {
     "Embedder(vgae, gene graph)": run_embedder_gae_gene,
     "cross_fit (CrossFit)": run_cross_fit,
     "score_from_expression": run_score_from_expression,
+    "expression_pair_features": run_expression_pair_features,
     "tl.infer_grn": run_infer_grn,
     "tl.impute": run_impute,
     "tl.embed": run_embed,
@@ -186,7 +196,7 @@ def test_same_seed_same_output_other_seed_other_output(name):
 
 def test_every_model_class_is_covered():
     covered = {name.split("(")[0].strip() for name in RUNNERS}
-    covered |= {"CrossFit"}  # what cross_fit returns
+    covered |= {"CrossFit", "PAIR_FEATURES"}  # what cross_fit returns; a constant
     models = {n for n in gg.models.__all__ if n != "BaseModel"}
     assert models <= covered, f"models without a repeatability test: {models - covered}"
     tools = {f"tl.{n}" for n in ("infer_grn", "impute", "embed", "encode_sequences")}

@@ -398,8 +398,10 @@ def _check_against_network(frame: pd.DataFrame, edges: pd.MultiIndex, path: Path
     n_neg_in = int((~pos & in_net).sum())
     if n_pos_out or n_neg_in:
         warnings.warn(f"{path.name}: {n_pos_out} of {int(pos.sum())} pairs labelled 1 are not "
-                      f"edges of the network and {n_neg_in} pairs labelled 0 are. The row "
-                      "indices may have been mapped through another folder's Target.csv.",
+                      f"edges of the network and {n_neg_in} pairs labelled 0 are: either the "
+                      "row indices were mapped through another folder's Target.csv, or the "
+                      "split labels known edges as negatives (see the benchmark's .leaks; "
+                      "gnngeno.io.repair_grn_splits removes leaking test pairs).",
                       InputWarning, stacklevel=4)
 
 

@@ -43,8 +43,8 @@ class CrossFit:
     metrics
         Cross-fitted metrics (``None`` without cross-fitting), see :func:`cross_fit`.
     folds
-        One row per fold: its metrics, the stacking regression's weight on the logit and
-        intercept, and epochs.
+        One row per fold: its metrics, the weights of its stacking regression (on the model's
+        standardised logit and on each expression feature) and intercept, and epochs.
     """
 
     model: GRNPredictor
@@ -111,25 +111,36 @@ class Stacker:
     held out of the model that scored them against non-prior candidates, each class weighted
     to its population (so that outputs are calibrated probabilities). It learns, from known
     edges only, how much the graph model and each classic score should count; with no
-    expression features it is Platt scaling."""
+    expression features it is Platt scaling. Without known edges or without other
+    candidates to compare them with, the logit is mapped by a fixed logistic curve."""
 
     def __init__(self, z_pos: np.ndarray, f_pos: np.ndarray, z_neg: np.ndarray,
-                 f_neg: np.ndarray, *, n_known: int, n_negative: int):
+                 f_neg: np.ndarray, *, n_known: int, n_negative: int,
+                 names: Sequence[str] = ()):
         from sklearn.linear_model import LogisticRegression
 
-        X = np.column_stack([np.r_[z_pos, z_neg], np.r_[f_pos, f_neg]])
-        y = np.r_[np.ones(z_pos.size), np.zeros(z_neg.size)]
-        w = np.r_[np.full(z_pos.size, n_known / max(z_pos.size, 1)),
-                  np.full(z_neg.size, n_negative / max(z_neg.size, 1))]
-        w = w / w.mean()
-        self.fit = LogisticRegression(C=1.0).fit(X, y, sample_weight=w)
+        self.names = ("logit", *names)
+        self.fit = None
+        self.offset = float(np.log(max(n_known, 1) / max(n_negative, 1)))
+        if z_pos.size and z_neg.size:
+            X = np.column_stack([np.r_[z_pos, z_neg], np.r_[f_pos, f_neg]])
+            y = np.r_[np.ones(z_pos.size), np.zeros(z_neg.size)]
+            w = np.r_[np.full(z_pos.size, n_known / z_pos.size),
+                      np.full(z_neg.size, n_negative / z_neg.size)]
+            self.fit = LogisticRegression(C=1.0).fit(X, y, sample_weight=w / w.mean())
 
     def __call__(self, z: np.ndarray, f: np.ndarray) -> np.ndarray:
+        if self.fit is None:
+            return _expit(z + self.offset)
         return self.fit.predict_proba(np.column_stack([z, f]))[:, 1]
 
     @property
     def weights(self) -> dict[str, float]:
-        return {"w_logit": float(self.fit.coef_[0, 0]), "intercept": float(self.fit.intercept_[0])}
+        """The regression's weight on each input (``w_logit``, ``w_<feature>``) and intercept."""
+        if self.fit is None:
+            return {"w_logit": 1.0, "intercept": self.offset}
+        out = {f"w_{n}": float(c) for n, c in zip(self.names, self.fit.coef_[0], strict=True)}
+        return {**out, "intercept": float(self.fit.intercept_[0])}
 
 
 def _expit(v: np.ndarray) -> np.ndarray:
@@ -142,20 +153,22 @@ def _expit(v: np.ndarray) -> np.ndarray:
 STACK_NEGATIVES = 50_000
 
 
-def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any], seed: int) -> np.ndarray:
+def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any],
+               seed: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """``(n_tfs * n_genes, K)`` expression pair features of every candidate (row-major like
     :func:`_candidates`), the ones the models use (computed once, shared through the cache)."""
     kinds = resolve_pair_features(model_kwargs.get("pair_features", "auto"), "supervised")
     E = expression_pair_features(model._X, model.tf_index, kinds, seed=seed)
-    return E.reshape(E.shape[0] * E.shape[1], len(kinds))
+    return E.reshape(E.shape[0] * E.shape[1], len(kinds)), kinds
 
 
 class _OutOfFold:
     """The folds' standardised logits, held-out known edges and a sample of non-prior
     candidates, from which :class:`Stacker` regressions are fitted on any set of folds."""
 
-    def __init__(self, z_folds, held_of, E, negative, *, rng, n_known: int):
-        self.z_folds, self.held_of, self.E = z_folds, held_of, E
+    def __init__(self, z_folds, held_of, E, negative, *, rng, n_known: int,
+                 names: Sequence[str]):
+        self.z_folds, self.held_of, self.E, self.names = z_folds, held_of, E, tuple(names)
         neg = np.flatnonzero(negative)
         self.sample = np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
         self.n_known, self.n_negative = int(n_known), int(neg.size)
@@ -167,7 +180,7 @@ class _OutOfFold:
         z_neg = np.concatenate([self.z_folds[g][self.sample] for g in folds])
         f_neg = np.concatenate([self.E[self.sample]] * len(folds))
         return Stacker(z_pos, f_pos, z_neg, f_neg, n_known=self.n_known,
-                       n_negative=self.n_negative)
+                       n_negative=self.n_negative, names=self.names)
 
 
 def _train(adata, tfs, split: LinkSplit, model_kwargs, train_kwargs, seed) -> GRNPredictor:
@@ -256,7 +269,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     k = min(int(cv_folds or 0), pos.shape[1])
     k = k if k >= 2 else 0  # a single fold would train on nothing
     fold_of = rng.permutation(pos.shape[1]) % k if k else np.zeros(pos.shape[1], int)
-    E = _pair_rows(final, mk, seed)
+    E, kinds = _pair_rows(final, mk, seed)
     z_folds, held_of, rows = [], [], []
     for f in range(k):
         held = pos[:, fold_of == f]
@@ -273,7 +286,8 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
                     f"runs max_epochs without early stopping.")
     final.train(split=split, **tk)
     z = _standardise(final._logits(cand), negative)
-    stack = _OutOfFold(z_folds, held_of, E, negative, rng=rng, n_known=pos.shape[1])
+    stack = _OutOfFold(z_folds, held_of, E, negative, rng=rng, n_known=pos.shape[1],
+                       names=kinds)
     scores = np.zeros(cand.shape[1])
     for f in range(k):
         st = stack.fit([g for g in range(k) if g != f])

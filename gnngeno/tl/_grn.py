@@ -151,8 +151,12 @@ def infer_grn(
       cut into ``cv_folds`` folds and each is scored by a model trained on the others, so every
       known edge gets an out-of-fold score and the reported metrics measure edges no model
       saw; the other candidates are ranked by a final model trained on all known edges (less
-      a small validation part for early stopping). Scores are calibrated probabilities on one
-      scale for all these models.
+      a small validation part for early stopping). The model's decoder reads each pair's
+      absolute Pearson / Spearman correlation and GENIE3-style tree importance beside the
+      gene embeddings and degrees, and a logistic regression fitted on out-of-fold known
+      edges (stacking) weighs the model's score against those classic scores, so the ranking
+      falls back to them where the graph adds nothing. Scores are calibrated probabilities
+      on one scale for all these models.
     - **Without a prior**, the ranking comes from expression alone
       (:func:`gnngeno.models.score_from_expression`; ``method="gnn"``: the graph neural
       network trained self-supervised on the strongest co-expression pairs). No accuracy
@@ -196,7 +200,8 @@ def infer_grn(
         would hold fewer than three known edges trains ``max_epochs`` without early stopping.
     model_kwargs
         Further options of :class:`gnngeno.models.GRNPredictor` (e.g. ``n_hidden``,
-        ``n_latent``, ``n_pcs``, ``heads``, ``node_bias``, ``coexpression_k``).
+        ``n_latent``, ``n_pcs``, ``heads``, ``node_bias``, ``coexpression_k``,
+        ``pair_features``, ``message_passing=False`` for the no-graph ablation).
     train_kwargs
         Further options of :meth:`GRNPredictor.train` (e.g. ``lr``, ``device``,
         ``negative_ratio``, ``supervision_fraction``, ``warmup_epochs``, ``val_smoothing``).

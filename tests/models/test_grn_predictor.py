@@ -262,6 +262,23 @@ def test_cross_fit_scores_every_known_edge_out_of_fold(data):
     again = cross_fit(adata, net, tfs=adata.var_names[:12].tolist(), cv_folds=3,
                       model_kwargs=small, train_kwargs={"max_epochs": 20}, seed=0)
     np.testing.assert_array_equal(again.scores, fit.scores)
+    # the stacking regression weighs the model's logit and each expression feature
+    assert {"w_logit", "w_pearson", "w_spearman", "w_tree", "intercept"} <= set(fit.folds)
+    plain = cross_fit(adata, net, tfs=adata.var_names[:12].tolist(), cv_folds=3,
+                      model_kwargs={**small, "pair_features": None},
+                      train_kwargs={"max_epochs": 20}, seed=0)
+    assert "w_pearson" not in plain.folds and plain.folds["w_logit"].notna().all()
+
+
+def test_stacker_falls_back_without_both_classes():
+    from gnngeno.models._grn_crossfit import Stacker
+
+    z = np.array([0.5, -1.0, 2.0])
+    st = Stacker(z, np.zeros((3, 1)), np.zeros(0), np.zeros((0, 1)), n_known=3, n_negative=0,
+                 names=["tree"])
+    p = st(z, np.zeros((3, 1)))
+    assert np.all((p > 0) & (p < 1)) and np.all(np.argsort(p) == np.argsort(z))
+    assert st.weights["w_logit"] == 1.0
 
 
 def test_every_gene_as_regulator_tiny_network_and_constant_gene():
