@@ -17,6 +17,13 @@ from ..data._link_split import LinkSplit
 from ._grn_features import prior_positives
 from ._grn_pair_features import expression_pair_features, resolve_pair_features
 from ._grn_predictor import GRNPredictor
+from ._grn_stacking import (
+    OutOfFold,
+    Stacker,
+    degree_inputs,
+    is_symmetric,
+    unseen_tf_groups,
+)
 
 #: A validation part (for early stopping and the degree blend) is kept only when it would hold
 #: at least this many known edges; smaller priors train for ``max_epochs`` without one.
@@ -44,7 +51,8 @@ class CrossFit:
         Cross-fitted metrics (``None`` without cross-fitting), see :func:`cross_fit`.
     folds
         One row per fold: its metrics, the weights of its stacking regression (on the model's
-        standardised logit and on each expression feature) and intercept, and epochs.
+        standardised logit, on each expression feature and on the prior degrees of the
+        regulator and the target) and intercept, and epochs.
     """
 
     model: GRNPredictor
@@ -89,70 +97,6 @@ def _standardise(logits: np.ndarray, negatives: np.ndarray) -> np.ndarray:
     return (logits - float(np.mean(ref))) / (sd if sd > 0 else 1.0)
 
 
-def platt(z_pos: np.ndarray, z_neg: np.ndarray, *, pos_weight: float) -> tuple[float, float]:
-    """Slope and intercept of a logistic fit of "known edge" on the standardised logit ``z``
-    (Platt scaling), held-out known edges weighted ``pos_weight`` each so that they stand for
-    the whole prior. The slope is kept positive (an uninformative model gives flat, not
-    reversed, probabilities)."""
-    from sklearn.linear_model import LogisticRegression
-
-    if z_pos.size == 0 or z_neg.size == 0:
-        return 1.0, float(np.log(max(z_pos.size * pos_weight, 1.0) / max(z_neg.size, 1)))
-    z = np.concatenate([z_pos, z_neg])[:, None]
-    y = np.concatenate([np.ones(z_pos.size), np.zeros(z_neg.size)])
-    w = np.concatenate([np.full(z_pos.size, pos_weight), np.ones(z_neg.size)])
-    fit = LogisticRegression(C=1.0).fit(z, y, sample_weight=w)
-    return max(float(fit.coef_[0, 0]), 1e-3), float(fit.intercept_[0])
-
-
-class Stacker:
-    """Out-of-fold stacking (Wolpert 1992): a logistic regression of "known edge" on a
-    model's standardised logit and the pair's expression features, fitted on known edges
-    held out of the model that scored them against non-prior candidates, each class weighted
-    to its population (so that outputs are calibrated probabilities). It learns, from known
-    edges only, how much the graph model and each classic score should count; with no
-    expression features it is Platt scaling. Without known edges or without other
-    candidates to compare them with, the logit is mapped by a fixed logistic curve."""
-
-    def __init__(self, z_pos: np.ndarray, f_pos: np.ndarray, z_neg: np.ndarray,
-                 f_neg: np.ndarray, *, n_known: int, n_negative: int,
-                 names: Sequence[str] = ()):
-        from sklearn.linear_model import LogisticRegression
-
-        self.names = ("logit", *names)
-        self.fit = None
-        self.offset = float(np.log(max(n_known, 1) / max(n_negative, 1)))
-        if z_pos.size and z_neg.size:
-            X = np.column_stack([np.r_[z_pos, z_neg], np.r_[f_pos, f_neg]])
-            y = np.r_[np.ones(z_pos.size), np.zeros(z_neg.size)]
-            w = np.r_[np.full(z_pos.size, n_known / z_pos.size),
-                      np.full(z_neg.size, n_negative / z_neg.size)]
-            self.fit = LogisticRegression(C=1.0).fit(X, y, sample_weight=w / w.mean())
-
-    def __call__(self, z: np.ndarray, f: np.ndarray) -> np.ndarray:
-        if self.fit is None:
-            return _expit(z + self.offset)
-        return self.fit.predict_proba(np.column_stack([z, f]))[:, 1]
-
-    @property
-    def weights(self) -> dict[str, float]:
-        """The regression's weight on each input (``w_logit``, ``w_<feature>``) and intercept."""
-        if self.fit is None:
-            return {"w_logit": 1.0, "intercept": self.offset}
-        out = {f"w_{n}": float(c) for n, c in zip(self.names, self.fit.coef_[0], strict=True)}
-        return {**out, "intercept": float(self.fit.intercept_[0])}
-
-
-def _expit(v: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
-
-    return expit(np.asarray(v, dtype=np.float64))
-
-
-#: Non-prior candidates per fold that the stacking regression is fitted on (a seeded sample).
-STACK_NEGATIVES = 50_000
-
-
 def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any],
                seed: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """``(n_tfs * n_genes, K)`` expression pair features of every candidate (row-major like
@@ -162,25 +106,30 @@ def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any],
     return E.reshape(E.shape[0] * E.shape[1], len(kinds)), kinds
 
 
-class _OutOfFold:
-    """The folds' standardised logits, held-out known edges and a sample of non-prior
-    candidates, from which :class:`Stacker` regressions are fitted on any set of folds."""
+#: Cross-fitted metrics of regulators without known edges (the folds' unseen groups).
+UNSEEN_METRICS = ("auroc_unseen_tf", "auprc_ratio_unseen_tf")
 
-    def __init__(self, z_folds, held_of, E, negative, *, rng, n_known: int,
-                 names: Sequence[str]):
-        self.z_folds, self.held_of, self.E, self.names = z_folds, held_of, E, tuple(names)
-        neg = np.flatnonzero(negative)
-        self.sample = np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
-        self.n_known, self.n_negative = int(n_known), int(neg.size)
 
-    def fit(self, folds) -> Stacker:
-        folds = list(folds)
-        z_pos = np.concatenate([self.z_folds[g][self.held_of[g]] for g in folds])
-        f_pos = np.concatenate([self.E[self.held_of[g]] for g in folds])
-        z_neg = np.concatenate([self.z_folds[g][self.sample] for g in folds])
-        f_neg = np.concatenate([self.E[self.sample]] * len(folds))
-        return Stacker(z_pos, f_pos, z_neg, f_neg, n_known=self.n_known,
-                       n_negative=self.n_negative, names=self.names)
+def _fold_metrics(st: Stacker, stack: OutOfFold, f: int, cand: np.ndarray, mine: np.ndarray,
+                  negative: np.ndarray, unseen: np.ndarray) -> dict[str, float]:
+    """Fold ``f``'s metrics: its random part of the known edges of regulators the model saw
+    edges of, against their non-prior candidates; and the known edges of the fold's unseen
+    regulators against theirs."""
+    from ..metrics import grn_metrics
+
+    out: dict[str, float] = {}
+    off = np.isin(cand[0], unseen)
+    for pos, neg, suffix in ((mine & ~off, negative & ~off, ""),
+                             (stack.held_of[f] & off, negative & off, "_unseen_tf")):
+        if not (pos.any() and neg.any()):
+            continue
+        s_pos, s_neg = st(*stack.fold_inputs(f, pos)), st(*stack.fold_inputs(f, neg))
+        m = grn_metrics(np.r_[np.ones(s_pos.size), np.zeros(s_neg.size)], np.r_[s_pos, s_neg])
+        if suffix:
+            out.update({f"{n}{suffix}": m[n] for n in ("auroc", "auprc_ratio")})
+        else:
+            out.update({n: m[n] for n in (*CV_METRICS, "density")})
+    return out
 
 
 def _train(adata, tfs, split: LinkSplit, model_kwargs, train_kwargs, seed) -> GRNPredictor:
@@ -199,7 +148,12 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
 
     - **Cross-fitting**: the known edges are cut into ``cv_folds`` random folds (at most one
       per edge). For each fold a model is trained on the other folds and scores the fold's
-      edges (out of fold) and every candidate that is not a known edge.
+      edges (out of fold) and every candidate that is not a known edge. Each fold also holds
+      out every edge of its own random group of :data:`~gnngeno.models._grn_stacking.
+      UNSEEN_TF_SHARE` (10 %) of the regulators with known edges (for a symmetric prior such
+      as STRING, the edges into them too), so that the stacking below learns how to rank
+      the candidates of a regulator without known edges; groups are skipped when the prior's
+      edges come from fewer than ``2 * cv_folds`` regulators.
     - **Final model**: trained on all known edges less a ``val_fraction`` validation part
       used for early stopping and the degree blend; it scores the candidates that are not
       known edges. When the validation part would hold fewer than
@@ -207,14 +161,16 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       trains on all its edges for ``max_epochs`` without early stopping.
     - **Stacking and calibration**: each model's logits are standardised over its non-prior
       candidates; a logistic regression (:class:`Stacker`) of "known edge" on the
-      standardised logit and the pair's expression features (absolute Pearson / Spearman
+      standardised logit, the pair's expression features (absolute Pearson / Spearman
       correlation, GENIE3-style tree importance; those of ``model_kwargs["pair_features"]``)
-      is fitted on held-out known edges against non-prior candidates, both scored by the
-      model that did not see them. A fold's known edges are scored with the regression of the
+      and the ``log1p`` prior out-degree of the regulator and in-degree of the target
+      (counted on the edges the scoring model saw, rescaled to the whole prior), with
+      separate weights for regulators without known edges, is fitted on held-out known
+      edges against non-prior candidates, both scored by the model that did not see them. A fold's known edges are scored with the regression of the
       *other* folds; the final model's candidates with the regression of all folds. The
-      regression decides from known edges alone how much the graph model and each classic
-      score count (where the graph model adds nothing, the ranking falls back to the
-      expression scores), and a score is the probability that a pair is a known-type edge,
+      regression decides from known edges alone how much the graph model, each classic
+      score and degree count (where the graph model adds nothing, the ranking falls back to
+      the expression scores and the degree-only ranking), and a score is the probability that a pair is a known-type edge,
       on one scale for all models. Without cross-fitting the final model's logits are
       mapped by a fixed logistic curve at the prior's density.
 
@@ -241,15 +197,16 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     -------
     :class:`CrossFit`. Its ``metrics`` are means over the folds of :func:`gnngeno.metrics.
     grn_metrics` where the positives are the fold's held-out known edges and the negatives
-    every TF x gene candidate that is not a known edge, all scored by the fold's model and
-    the stacking regression of the other folds:
+    every TF x gene candidate that is not a known edge (both without the fold's group of
+    unseen regulators), all scored by the fold's model and the stacking regression of the
+    other folds:
     ``auroc``, ``auprc``, ``auprc_ratio`` (AUPRC over the fold's density), ``epr`` (precision
     among as many top pairs as the fold has edges, over the density), plus ``n_folds``,
-    ``n_known`` and ``n_negatives``. Regulatory edges missing from the prior count as
+    ``n_known`` and ``n_negatives``; with unseen groups also ``auroc_unseen_tf`` and
+    ``auprc_ratio_unseen_tf`` (the groups' known edges against their other candidates) and
+    ``n_unseen_tfs`` (regulators per group). Regulatory edges missing from the prior count as
     negatives, so these figures are lower bounds of the recovery of true edges.
     """
-    from ..metrics import grn_metrics
-
     mk, tk = dict(model_kwargs or {}), dict(train_kwargs or {})
     for name in ("split", "fractions"):
         if name in tk:
@@ -270,15 +227,25 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     k = k if k >= 2 else 0  # a single fold would train on nothing
     fold_of = rng.permutation(pos.shape[1]) % k if k else np.zeros(pos.shape[1], int)
     E, kinds = _pair_rows(final, mk, seed)
-    z_folds, held_of, rows = [], [], []
+    groups = unseen_tf_groups(pos, k, rng)
+    symmetric = is_symmetric(pos, n_genes)
+    z_folds, held_of, oof_of, deg_folds, rows = [], [], [], [], []
     for f in range(k):
-        held = pos[:, fold_of == f]
-        split = fit_split(pos[:, fold_of != f], negatives, n_genes=n_genes, tf_index=tf_index,
+        out = (fold_of == f) | np.isin(pos[0], groups[f])
+        if symmetric:  # a regulator without out-edges has no in-edges either
+            out |= np.isin(pos[1], groups[f])
+        held, seen = pos[:, out], pos[:, ~out]
+        deg_folds.append(degree_inputs(seen, cand, n_genes,
+                                       scale=pos.shape[1] / max(seen.shape[1], 1)))
+        split = fit_split(seen, negatives, n_genes=n_genes, tf_index=tf_index,
                           val_fraction=val_fraction, rng=rng, method="cross-fit")
         model = _train(adata, tfs, split, mk, tk, seed)
         z_folds.append(_standardise(model._logits(cand), negative).astype(np.float32))
         held_of.append(np.isin(cand_key, held[0] * n_genes + held[1]))
-        rows.append({"fold": f, "n_known": held.shape[1], "epochs": len(model.history_)})
+        mine = pos[:, fold_of == f]
+        oof_of.append(np.isin(cand_key, mine[0] * n_genes + mine[1]))
+        rows.append({"fold": f, "n_known": mine.shape[1], "n_unseen_tfs": groups[f].size,
+                     "epochs": len(model.history_)})
     split = fit_split(pos, negatives, n_genes=n_genes, tf_index=tf_index,
                       val_fraction=val_fraction, rng=rng, method="final")
     if split.val_pairs.shape[1] == 0:
@@ -286,32 +253,35 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
                     f"runs max_epochs without early stopping.")
     final.train(split=split, **tk)
     z = _standardise(final._logits(cand), negative)
-    stack = _OutOfFold(z_folds, held_of, E, negative, rng=rng, n_known=pos.shape[1],
-                       names=kinds)
+    stack = OutOfFold(z_folds, held_of, deg_folds, E, negative, rng=rng,
+                       n_known=pos.shape[1], names=kinds)
     scores = np.zeros(cand.shape[1])
     for f in range(k):
         st = stack.fit([g for g in range(k) if g != f])
-        scores[held_of[f]] = st(z_folds[f][held_of[f]], E[held_of[f]])
+        scores[oof_of[f]] = st(*stack.fold_inputs(f, oof_of[f]))
         rows[f].update(st.weights)
         if negative.any():
-            s_neg = st(z_folds[f][negative], E[negative])
-            y = np.r_[np.ones(held_of[f].sum()), np.zeros(s_neg.size)]
-            m = grn_metrics(y, np.r_[scores[held_of[f]], s_neg])
-            rows[f].update({name: m[name] for name in (*CV_METRICS, "density")})
+            rows[f].update(_fold_metrics(st, stack, f, cand, oof_of[f], negative, groups[f]))
     folds = pd.DataFrame(rows)
     fill = negative if k else (cand[0] != cand[1])
     if k:
-        scores[fill] = stack.fit(range(k))(z[fill], E[fill])
+        deg = degree_inputs(pos, cand, n_genes)
+        scores[fill] = stack.fit(range(k))(z[fill], stack.inputs(z, deg, fill))
     else:
-        a, b = platt(np.zeros(0), z[negative], pos_weight=float(pos.shape[1]))
-        scores[fill] = _expit(a * z[fill] + b)
+        plain = Stacker(np.zeros(0), np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)),
+                        n_known=pos.shape[1], n_negative=int(negative.sum()))
+        scores[fill] = plain(z[fill], np.zeros((int(fill.sum()), 0)))
     metrics = None
     if k and negative.any():
         metrics = {name: float(folds[name].mean()) for name in CV_METRICS}
+        if all(name in folds and folds[name].notna().any() for name in UNSEEN_METRICS):
+            metrics.update({name: float(folds[name].mean()) for name in UNSEEN_METRICS})
+            metrics["n_unseen_tfs"] = int(folds["n_unseen_tfs"].iloc[0])
         metrics.update(n_folds=k, n_known=int(pos.shape[1]), n_negatives=int(negative.sum()),
                        density=float(folds["density"].mean()))
     shape = (len(tf_index), n_genes)
     return CrossFit(final, scores.reshape(shape), known.reshape(shape), metrics, folds)
 
 
-__all__ = ["CV_METRICS", "MIN_VALIDATION_EDGES", "CrossFit", "cross_fit", "fit_split", "platt"]
+__all__ = ["CV_METRICS", "MIN_VALIDATION_EDGES", "UNSEEN_METRICS", "CrossFit", "cross_fit",
+           "fit_split"]

@@ -271,7 +271,7 @@ def test_cross_fit_scores_every_known_edge_out_of_fold(data):
 
 
 def test_stacker_falls_back_without_both_classes():
-    from gnngeno.models._grn_crossfit import Stacker
+    from gnngeno.models._grn_stacking import Stacker
 
     z = np.array([0.5, -1.0, 2.0])
     st = Stacker(z, np.zeros((3, 1)), np.zeros(0), np.zeros((0, 1)), n_known=3, n_negative=0,

@@ -1,0 +1,147 @@
+"""Out-of-fold stacking of :class:`GRNPredictor`'s cross-fitted models: a logistic
+regression that decides, from held-out known edges only, how much the graph model's logit, the
+expression pair features and the prior degrees count, for regulators with and without known
+edges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class Stacker:
+    """Out-of-fold stacking (Wolpert 1992): a logistic regression of "known edge" on a
+    model's standardised logit and other inputs of the pair (expression features, prior
+    degrees), fitted on known edges held out of the model that scored them against non-prior
+    candidates, each class weighted to its population (so that outputs are calibrated
+    probabilities). It learns, from known edges only, how much the graph model and each
+    classic score should count; with the logit alone it is Platt scaling. Without known
+    edges or without other candidates to compare them with, the logit is mapped by a fixed
+    logistic curve at the prior's density."""
+
+    def __init__(self, z_pos: np.ndarray, f_pos: np.ndarray, z_neg: np.ndarray,
+                 f_neg: np.ndarray, *, n_known: int, n_negative: int,
+                 names: Sequence[str] = ()):
+        from sklearn.linear_model import LogisticRegression
+
+        self.names = ("logit", *names)
+        self.fit = None
+        self.offset = float(np.log(max(n_known, 1) / max(n_negative, 1)))
+        if z_pos.size and z_neg.size:
+            X = np.column_stack([np.r_[z_pos, z_neg], np.r_[f_pos, f_neg]])
+            y = np.r_[np.ones(z_pos.size), np.zeros(z_neg.size)]
+            w = np.r_[np.full(z_pos.size, n_known / z_pos.size),
+                      np.full(z_neg.size, n_negative / z_neg.size)]
+            self.fit = LogisticRegression(C=1.0).fit(X, y, sample_weight=w / w.mean())
+
+    def __call__(self, z: np.ndarray, f: np.ndarray) -> np.ndarray:
+        if self.fit is None:
+            return _expit(z + self.offset)
+        return self.fit.predict_proba(np.column_stack([z, f]))[:, 1]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The regression's weight on each input (``w_logit``, ``w_<feature>``) and intercept."""
+        if self.fit is None:
+            return {"w_logit": 1.0, "intercept": self.offset}
+        out = {f"w_{n}": float(c) for n, c in zip(self.names, self.fit.coef_[0], strict=True)}
+        return {**out, "intercept": float(self.fit.intercept_[0])}
+
+
+def _expit(v: np.ndarray) -> np.ndarray:
+    from scipy.special import expit
+
+    return expit(np.asarray(v, dtype=np.float64))
+
+
+#: Non-prior candidates per fold that the stacking regression is fitted on (a seeded sample).
+STACK_NEGATIVES = 50_000
+
+
+#: Names of the prior-degree inputs of the stacking regression.
+DEGREE_INPUTS = ("tf_degree", "target_degree")
+
+
+def degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
+                  scale: float = 1.0) -> np.ndarray:
+    """``(n_candidates, 2)`` ``log1p`` of the regulator's out-degree and of the target's
+    in-degree among ``edges`` (``(2, n)`` gene positions), each times ``scale`` (so that a
+    fold's degrees, counted on part of the prior, are on the scale of the whole prior's)."""
+    out_deg = np.bincount(edges[0], minlength=n_genes) * scale
+    in_deg = np.bincount(edges[1], minlength=n_genes) * scale
+    return np.column_stack([np.log1p(out_deg[cand[0]]),
+                            np.log1p(in_deg[cand[1]])]).astype(np.float32)
+
+
+def unseen_inputs(names: Sequence[str]) -> tuple[str, ...]:
+    """Names of the inputs that apply only to regulators without known edges."""
+    return ("unseen_tf", *(f"unseen_tf*{n}" for n in names if n != "tf_degree"))
+
+
+class OutOfFold:
+    """The folds' standardised logits, held-out known edges, prior-degree inputs and a sample
+    of non-prior candidates, from which :class:`Stacker` regressions are fitted on any set of
+    folds.
+
+    Besides the logit, the expression features and the two degrees, the regression reads an
+    indicator of a regulator without known edges (out-degree 0 among the edges the scoring
+    model saw) and that indicator times every other input, so that such regulators, for
+    which the graph model has no regulatory evidence, get weights of their own."""
+
+    def __init__(self, z_folds, held_of, deg_folds, E, negative, *, rng, n_known: int,
+                 names: Sequence[str]):
+        self.z_folds, self.held_of, self.deg_folds = z_folds, held_of, deg_folds
+        base = ("logit", *names, *DEGREE_INPUTS)
+        self.E, self.names = E, (*base[1:], *unseen_inputs(base))
+        neg = np.flatnonzero(negative)
+        self.sample = np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
+        self.n_known, self.n_negative = int(n_known), int(neg.size)
+
+    def inputs(self, z: np.ndarray, deg: np.ndarray, rows) -> np.ndarray:
+        """The regression's inputs other than the logit, for candidates ``rows``."""
+        zr, d = z[rows], deg[rows]
+        unseen = (d[:, 0] == 0).astype(np.float32)[:, None]
+        base = np.column_stack([self.E[rows], d])
+        return np.column_stack([base, unseen, unseen * zr[:, None], unseen * self.E[rows],
+                                unseen * d[:, 1:]])
+
+    def fold_inputs(self, g: int, rows) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, other inputs) of fold ``g``'s model for candidates ``rows``."""
+        return self.z_folds[g][rows], self.inputs(self.z_folds[g], self.deg_folds[g], rows)
+
+    def fit(self, folds) -> Stacker:
+        pos = [self.fold_inputs(g, self.held_of[g]) for g in folds]
+        neg = [self.fold_inputs(g, self.sample) for g in folds]
+        return Stacker(np.concatenate([p[0] for p in pos]), np.concatenate([p[1] for p in pos]),
+                       np.concatenate([n[0] for n in neg]), np.concatenate([n[1] for n in neg]),
+                       n_known=self.n_known, n_negative=self.n_negative, names=self.names)
+
+
+#: Share of the regulators with known edges whose every edge a cross-fitting fold holds out
+#: besides its random part (disjoint between folds), so that the stacking regression sees
+#: regulators without known edges scored by a model that saw none of their edges.
+UNSEEN_TF_SHARE = 0.1
+
+
+def unseen_tf_groups(pos: np.ndarray, k: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``k`` disjoint random groups of :data:`UNSEEN_TF_SHARE` of the regulators of ``pos``
+    (gene positions); empty groups when there are too few regulators to spare one per fold
+    and keep half of them."""
+    active = np.unique(pos[0])
+    m = int(UNSEEN_TF_SHARE * active.size)
+    if k == 0 or m < 1 or k * m > active.size // 2:
+        return [np.zeros(0, np.int64) for _ in range(k)]
+    chosen = rng.permutation(active)[:k * m]
+    return [np.sort(chosen[f * m:(f + 1) * m]) for f in range(k)]
+
+
+def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
+    """Whether most known edges have their reverse among the known edges (an undirected
+    reference such as STRING written in both directions)."""
+    keys = pos[0] * n_genes + pos[1]
+    return bool(np.isin(pos[1] * n_genes + pos[0], keys).mean() > 0.5)
+
+
+__all__ = ["DEGREE_INPUTS", "STACK_NEGATIVES", "UNSEEN_TF_SHARE", "OutOfFold", "Stacker",
+           "degree_inputs", "is_symmetric", "unseen_inputs", "unseen_tf_groups"]
