@@ -175,10 +175,10 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto") -> GRNBe
     leaks = audit_grn_splits(splits, undirected=is_undirected(name)) if splits else {}
     if leaks:
         logger.info("%s split audit: %d test negatives are training positives (%d reversed), "
-                    "%d test positives are training positives, %d test pairs are training "
-                    "negatives%s", name, leaks["test_neg_train_pos"],
+                    "%d test positives are training positives (%d reversed), %d test pairs "
+                    "are training negatives%s", name, leaks["test_neg_train_pos"],
                     leaks["test_neg_train_pos_reversed"], leaks["test_pos_train_pos"],
-                    leaks["test_pairs_train_neg"],
+                    leaks["test_pos_train_pos_reversed"], leaks["test_pairs_train_neg"],
                     "; gnngeno.io.repair_grn_splits removes them" if any(leaks.values()) else "")
     return GRNBenchmark(adata=adata, network=network, tfs=tfs, splits=splits, name=name,
                         path=root, leaks=leaks)
@@ -202,10 +202,12 @@ def _leak_masks(splits: dict[str, pd.DataFrame], part: str, undirected: bool
     df = splits[part]
     neg = df[LABEL].to_numpy() == 0
     here, rev = _pair_index(df), _pair_index(df, reverse=True)
-    reversed_ = (neg & rev.isin(train_pos) & ~here.isin(train_pos) if undirected
-                 else np.zeros(len(df), bool))  # a directed reference: another edge
-    return {"neg_train_pos": neg & here.isin(train_pos), "neg_train_pos_reversed": reversed_,
-            "pos_train_pos": ~neg & here.isin(train_pos), "pairs_train_neg": here.isin(train_neg)}
+    # a directed reference: the reverse is another edge
+    reversed_ = (rev.isin(train_pos) & ~here.isin(train_pos) if undirected
+                 else np.zeros(len(df), bool))
+    return {"neg_train_pos": neg & here.isin(train_pos), "neg_train_pos_reversed": neg & reversed_,
+            "pos_train_pos": ~neg & here.isin(train_pos),
+            "pos_train_pos_reversed": ~neg & reversed_, "pairs_train_neg": here.isin(train_neg)}
 
 
 def audit_grn_splits(splits: dict[str, pd.DataFrame], *, undirected: bool = False
@@ -225,8 +227,10 @@ def audit_grn_splits(splits: dict[str, pd.DataFrame], *, undirected: bool = Fals
     dict with, for ``test`` (and ``val`` for validation): ``test_neg_train_pos`` (test
     negatives that are training positives), ``test_neg_train_pos_reversed`` (whose reverse is,
     counted for undirected references only), ``test_pos_train_pos`` (test positives that are
-    training positives) and ``test_pairs_train_neg`` (test pairs that are training
-    negatives); all 0 for a sound split.
+    training positives), ``test_pos_train_pos_reversed`` (test positives whose reverse is a
+    training positive: for an undirected reference the same edge, seen in training; counted
+    for undirected references only) and ``test_pairs_train_neg`` (test pairs that are
+    training negatives); all 0 for a sound split.
     """
     out: dict[str, int] = {}
     for part, short in (("test", "test"), ("validation", "val")):

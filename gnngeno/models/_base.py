@@ -29,11 +29,14 @@ class BaseModel:
       ``None`` for models that take no AnnData (e.g. sequence models).
 
     and may override :meth:`_extra_state` / :meth:`_set_extra_state` for anything else that
-    :meth:`save` must keep (fitted scalers, split pairs, ...).
+    :meth:`save` must keep (fitted scalers, split pairs, ...), and set ``_params_before``:
+    for a constructor parameter added after models were saved, the value that reproduces
+    what those models were (:meth:`load` uses it where a saved model lacks the parameter).
     """
 
     module: torch.nn.Module
     _init_params: dict[str, Any]
+    _params_before: dict[str, Any] = {}
 
     def __init__(self, adata=None) -> None:
         self.var_names: list[str] | None = (
@@ -124,7 +127,7 @@ class BaseModel:
         ``settings.device`` (the weights are always read onto the CPU first).
         """
         payload = cls._read_payload(dir_path, cls.__name__)
-        params = dict(payload["init_params"])
+        params = {**cls._params_before, **payload["init_params"]}
         dev = str(params.get("device") or "")
         if dev.startswith("cuda") and not torch.cuda.is_available():
             params["device"] = None  # trained on a GPU, loaded without one: settings.device

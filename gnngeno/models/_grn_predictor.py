@@ -56,9 +56,8 @@ class GRNPredictor(GRNScoring, BaseModel):
 
     Two modes (chosen by :meth:`train`):
 
-    - **supervised**: known TF -> target edges are split into train / validation / test; the
-      model learns on the training edges against negatives re-drawn every epoch and stops
-      early on (smoothed) validation AUPRC;
+    - **supervised**: known TF -> target edges split into train / validation / test, learnt
+      against negatives re-drawn every epoch, early stopping on (smoothed) validation AUPRC;
     - **self-supervised** (no prior): the targets are the strongest co-expression pairs (a
       graph-smoothed co-expression network).
 
@@ -106,8 +105,8 @@ class GRNPredictor(GRNScoring, BaseModel):
         :func:`gnngeno.models.expression_pair_features`). ``"auto"``: all three when learning
         from known edges, none in the self-supervised mode; ``None``: none.
     message_passing
-        ``False``: the encoder sees no graph (each layer reads only the gene itself), with the
-        same features, decoder and training: the ablation that shows what the graph adds.
+        ``False``: the encoder sees no graph (each layer reads only the gene itself); same
+        features, decoder and training: the ablation that shows what the graph adds.
     activation, dropout
         Non-linearity and dropout of the encoder.
     seed
@@ -123,6 +122,8 @@ class GRNPredictor(GRNScoring, BaseModel):
     >>> model.get_edges().columns.tolist()
     ['source', 'target', 'score']
     """
+
+    _params_before = {"pair_features": None}  # models saved before the decoder read them
 
     @renamed_kwargs(encoder="conv", num_layers="n_layers", hidden_dim="n_hidden",
                     out_dim="n_latent", n_components="n_pcs")
@@ -391,8 +392,7 @@ class GRNPredictor(GRNScoring, BaseModel):
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         self.train_pos_ = np.asarray(state["train_pos"], dtype=np.int64)
         self.features_ = np.asarray(state["features"], dtype=np.float32)
-        self.mode_ = state.get("mode")
-        self.coexp_edges_ = state.get("coexp_edges")
+        self.mode_, self.coexp_edges_ = state.get("mode"), state.get("coexp_edges")
         self.degree_blend_ = float(state.get("degree_blend", 0.0))
         self.pair_features_ = state.get("pair_features")
 

@@ -85,6 +85,19 @@ def test_save_load_round_trip_and_gene_check(trained, data, tmp_path):
         GRNPredictor.load(tmp_path / "m", adata[:, ::-1].copy())
 
 
+def test_loads_a_model_saved_before_the_decoder_read_pair_features(data, tmp_path):
+    adata, net = data
+    old = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8, pair_features=None)
+    old.train(net, max_epochs=3)
+    old.save(tmp_path / "old")
+    payload = torch.load(tmp_path / "old" / "model.pt", weights_only=False)
+    del payload["init_params"]["pair_features"]  # as written by gnngeno before the option
+    torch.save(payload, tmp_path / "old" / "model.pt")
+    loaded = GRNPredictor.load(tmp_path / "old", adata)
+    assert loaded._opts["pair_features"] == ()
+    np.testing.assert_allclose(loaded.get_scores(), old.get_scores(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("split", ["tf", "target"])
 def test_heldout_splits(data, split):
     adata, net = data
@@ -279,6 +292,42 @@ def test_stacker_falls_back_without_both_classes():
     p = st(z, np.zeros((3, 1)))
     assert np.all((p > 0) & (p < 1)) and np.all(np.argsort(p) == np.argsort(z))
     assert st.weights["w_logit"] == 1.0
+
+
+def test_unseen_regulator_groups_are_disjoint_and_skipped_on_small_priors():
+    from gnngeno.models._grn_stacking import is_symmetric, unseen_tf_groups
+
+    rng = np.random.default_rng(0)
+    pos = np.stack([np.repeat(np.arange(40), 3), rng.integers(40, 90, 120)])
+    groups = unseen_tf_groups(pos, 5, rng)
+    assert [g.size for g in groups] == [4] * 5
+    assert np.unique(np.concatenate(groups)).size == 20 and np.isin(groups[0], pos[0]).all()
+    few = pos[:, pos[0] < 9]  # 9 regulators: fewer than two per fold
+    assert all(g.size == 0 for g in unseen_tf_groups(few, 5, rng))
+    assert unseen_tf_groups(pos, 0, rng) == []
+    assert not is_symmetric(pos, 90)
+    assert is_symmetric(np.concatenate([pos, pos[::-1]], axis=1), 90)
+
+
+def test_cross_fit_scores_regulators_without_known_edges_in_their_own_regime():
+    from gnngeno.models import cross_fit
+
+    adata, net = simulate(n_cells=300, n_genes=150, n_tfs=30, seed=0)
+    tfs = adata.var_names[:30].tolist()
+    counts = net["source"].value_counts()
+    held = counts.index[counts.to_numpy() >= 3][:4].tolist()
+    prior = net[~net["source"].isin(held)]
+    fit = cross_fit(adata, prior, tfs=tfs, cv_folds=3, seed=0,
+                    model_kwargs={"n_hidden": 16, "n_latent": 8, "n_pcs": 8},
+                    train_kwargs={"max_epochs": 20})
+    # each fold held out every edge of 2 of the ~23 regulators with known edges besides its
+    # random part, and the metrics keep the two regimes apart
+    assert (fit.folds["n_unseen_tfs"] == 2).all() and fit.metrics["n_unseen_tfs"] == 2
+    assert 0 <= fit.metrics["auroc_unseen_tf"] <= 1 and fit.metrics["auroc"] > 0.6
+    assert {"w_unseen_tf", "w_unseen_tf*logit", "w_unseen_tf*target_degree"} <= set(fit.folds)
+    # the held-out regulators' candidates are scored, none as a known edge
+    rows = [tfs.index(t) for t in held]
+    assert not fit.in_prior[rows].any() and np.unique(fit.scores[rows]).size > 100
 
 
 def test_every_gene_as_regulator_tiny_network_and_constant_gene():
