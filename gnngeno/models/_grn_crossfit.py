@@ -152,8 +152,8 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       out every edge of its own random group of :data:`~gnngeno.models._grn_stacking.
       UNSEEN_TF_SHARE` (10 %) of the regulators with known edges (for a symmetric prior such
       as STRING, the edges into them too), so that the stacking below learns how to rank
-      the candidates of a regulator without known edges; groups are skipped when the prior's
-      edges come from fewer than ``2 * cv_folds`` regulators.
+      the candidates of a regulator without known edges; groups are skipped when they would
+      hold fewer than 3 regulators (priors whose edges come from fewer than 30 regulators).
     - **Final model**: trained on all known edges less a ``val_fraction`` validation part
       used for early stopping and the degree blend; it scores the candidates that are not
       known edges. When the validation part would hold fewer than
@@ -254,7 +254,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     final.train(split=split, **tk)
     z = _standardise(final._logits(cand), negative)
     stack = OutOfFold(z_folds, held_of, deg_folds, E, negative, rng=rng,
-                       n_known=pos.shape[1], names=kinds)
+                      n_known=pos.shape[1], names=kinds, unseen=any(g.size for g in groups))
     scores = np.zeros(cand.shape[1])
     for f in range(k):
         st = stack.fit([g for g in range(k) if g != f])

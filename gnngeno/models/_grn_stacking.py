@@ -84,16 +84,18 @@ class OutOfFold:
     of non-prior candidates, from which :class:`Stacker` regressions are fitted on any set of
     folds.
 
-    Besides the logit, the expression features and the two degrees, the regression reads an
-    indicator of a regulator without known edges (out-degree 0 among the edges the scoring
-    model saw) and that indicator times every other input, so that such regulators, for
-    which the graph model has no regulatory evidence, get weights of their own."""
+    Besides the logit, the expression features and the two degrees, the regression reads
+    (with ``unseen``: when the folds held out groups of regulators) an indicator of a
+    regulator without known edges (out-degree 0 among the edges the scoring model saw) and
+    that indicator times every other input, so that such regulators, for which the graph
+    model has no regulatory evidence, get weights of their own."""
 
     def __init__(self, z_folds, held_of, deg_folds, E, negative, *, rng, n_known: int,
-                 names: Sequence[str]):
+                 names: Sequence[str], unseen: bool = True):
         self.z_folds, self.held_of, self.deg_folds = z_folds, held_of, deg_folds
         base = ("logit", *names, *DEGREE_INPUTS)
-        self.E, self.names = E, (*base[1:], *unseen_inputs(base))
+        self.unseen = bool(unseen)
+        self.E, self.names = E, (*base[1:], *(unseen_inputs(base) if unseen else ()))
         neg = np.flatnonzero(negative)
         self.sample = np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
         self.n_known, self.n_negative = int(n_known), int(neg.size)
@@ -101,8 +103,10 @@ class OutOfFold:
     def inputs(self, z: np.ndarray, deg: np.ndarray, rows) -> np.ndarray:
         """The regression's inputs other than the logit, for candidates ``rows``."""
         zr, d = z[rows], deg[rows]
-        unseen = (d[:, 0] == 0).astype(np.float32)[:, None]
         base = np.column_stack([self.E[rows], d])
+        if not self.unseen:
+            return base
+        unseen = (d[:, 0] == 0).astype(np.float32)[:, None]
         return np.column_stack([base, unseen, unseen * zr[:, None], unseen * self.E[rows],
                                 unseen * d[:, 1:]])
 
@@ -123,14 +127,18 @@ class OutOfFold:
 #: regulators without known edges scored by a model that saw none of their edges.
 UNSEEN_TF_SHARE = 0.1
 
+#: Fewest regulators per fold's unseen group; with fewer (priors whose edges come from fewer
+#: than about 30 regulators) no group is held out and no unseen-regulator weights are fitted.
+MIN_UNSEEN_TFS = 3
+
 
 def unseen_tf_groups(pos: np.ndarray, k: int, rng: np.random.Generator) -> list[np.ndarray]:
     """``k`` disjoint random groups of :data:`UNSEEN_TF_SHARE` of the regulators of ``pos``
-    (gene positions); empty groups when there are too few regulators to spare one per fold
-    and keep half of them."""
+    (gene positions); empty groups when a group would hold fewer than
+    :data:`MIN_UNSEEN_TFS` regulators or the groups more than half of them."""
     active = np.unique(pos[0])
     m = int(UNSEEN_TF_SHARE * active.size)
-    if k == 0 or m < 1 or k * m > active.size // 2:
+    if k == 0 or m < MIN_UNSEEN_TFS or k * m > active.size // 2:
         return [np.zeros(0, np.int64) for _ in range(k)]
     chosen = rng.permutation(active)[:k * m]
     return [np.sort(chosen[f * m:(f + 1) * m]) for f in range(k)]
@@ -143,5 +151,5 @@ def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
     return bool(np.isin(pos[1] * n_genes + pos[0], keys).mean() > 0.5)
 
 
-__all__ = ["DEGREE_INPUTS", "STACK_NEGATIVES", "UNSEEN_TF_SHARE", "OutOfFold", "Stacker",
+__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "STACK_NEGATIVES", "UNSEEN_TF_SHARE", "OutOfFold", "Stacker",
            "degree_inputs", "is_symmetric", "unseen_inputs", "unseen_tf_groups"]
