@@ -289,7 +289,7 @@ def test_repair_removes_exactly_the_leaked_rows_property():
         if not any(leaks.values()):
             assert len(fixed.splits["test"]) == len(splits["test"])
         pos = {(s, t) for s, t, lab in splits["train"].itertuples(index=False) if lab == 1}
-        for s, t, lab in fixed.splits["test"].itertuples(index=False):
+        for s, t, _lab in fixed.splits["test"].itertuples(index=False):
             assert (s, t) not in pos
             if undirected:
                 assert (t, s) not in pos
