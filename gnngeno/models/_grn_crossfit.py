@@ -20,6 +20,7 @@ from ._grn_predictor import GRNPredictor
 from ._grn_stacking import (
     OutOfFold,
     Stacker,
+    UnseenRegime,
     degree_inputs,
     is_symmetric,
     unseen_tf_groups,
@@ -106,30 +107,53 @@ def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any],
     return E.reshape(E.shape[0] * E.shape[1], len(kinds)), kinds
 
 
-#: Cross-fitted metrics of regulators without known edges (the folds' unseen groups).
-UNSEEN_METRICS = ("auroc_unseen_tf", "auprc_ratio_unseen_tf")
+#: Cross-fitted metrics of regulators without known edges (see :func:`cross_fit`).
+UNSEEN_METRICS = ("auroc_unseen_tf", "auprc_ratio_unseen_tf", "n_unseen_tfs")
 
 
-def _fold_metrics(st: Stacker, stack: OutOfFold, f: int, cand: np.ndarray, mine: np.ndarray,
-                  negative: np.ndarray, unseen: np.ndarray) -> dict[str, float]:
-    """Fold ``f``'s metrics: its random part of the known edges of regulators the model saw
-    edges of, against their non-prior candidates; and the known edges of the fold's unseen
-    regulators against theirs."""
+def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.ndarray,
+                       scores: np.ndarray) -> dict[str, float]:
+    """Order the final model's candidates of regulators without known edges (``unseen``) by
+    a regression fitted on :data:`~gnngeno.models._grn_stacking.UNSEEN_MODELS` extra models,
+    each trained without any edge of a group of regulators (for a symmetric prior, without
+    the edges into them too). The scores the main regression gave those candidates are
+    handed out again in that order, so that their share of the overall ranking stays what
+    the main regression (which has seen how rarely a regulator without known edges
+    regulates) gives them. Return the groups' cross-fitted metrics (each group scored by
+    the regression of the other), or ``{}`` when the prior has too few regulators."""
     from ..metrics import grn_metrics
 
-    out: dict[str, float] = {}
-    off = np.isin(cand[0], unseen)
-    for pos, neg, suffix in ((mine & ~off, negative & ~off, ""),
-                             (stack.held_of[f] & off, negative & off, "_unseen_tf")):
-        if not (pos.any() and neg.any()):
-            continue
-        s_pos, s_neg = st(*stack.fold_inputs(f, pos)), st(*stack.fold_inputs(f, neg))
-        m = grn_metrics(np.r_[np.ones(s_pos.size), np.zeros(s_neg.size)], np.r_[s_pos, s_neg])
-        if suffix:
-            out.update({f"{n}{suffix}": m[n] for n in ("auroc", "auprc_ratio")})
-        else:
-            out.update({n: m[n] for n in (*CV_METRICS, "density")})
-    return out
+    pos, cand, rng = ctx["pos"], ctx["cand"], ctx["rng"]
+    groups = unseen_tf_groups(pos, rng)
+    if not groups:
+        return {}
+    symmetric = is_symmetric(pos, ctx["fit_kwargs"]["n_genes"])
+    regime = UnseenRegime(ctx["E"], ctx["kinds"], rng)
+    negatives = cand[:, ctx["negative"]]
+    for group in groups:
+        drop = np.isin(pos[0], group) | (symmetric & np.isin(pos[1], group))
+        seen = pos[:, ~drop]
+        split = fit_split(seen, negatives, rng=rng, method="unseen regulators",
+                          **ctx["fit_kwargs"])
+        model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
+        z_g = _standardise(model._logits(cand), ctx["negative"]).astype(np.float32)
+        d_g = degree_inputs(seen, cand, ctx["fit_kwargs"]["n_genes"],
+                            scale=pos.shape[1] / max(seen.shape[1], 1))[:, 1]
+        mine = np.isin(cand[0], group)
+        regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
+    if unseen.any():  # their order from the own regression, their scores from the main one
+        order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(deg[:, 1], unseen))
+        rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
+        scores[unseen] = np.sort(scores[unseen])[rank]
+    found = []
+    for j, (z_g, d_g, p, _, _, _) in enumerate(regime.groups):
+        st = regime.fit([i for i in range(len(groups)) if i != j])
+        n = np.flatnonzero(np.isin(cand[0], groups[j]) & ctx["negative"])
+        s_pos, s_neg = st(z_g[p], regime.inputs(d_g, p)), st(z_g[n], regime.inputs(d_g, n))
+        found.append(grn_metrics(np.r_[np.ones(p.size), np.zeros(n.size)], np.r_[s_pos, s_neg]))
+    return {"auroc_unseen_tf": float(np.mean([m["auroc"] for m in found])),
+            "auprc_ratio_unseen_tf": float(np.mean([m["auprc_ratio"] for m in found])),
+            "n_unseen_tfs": int(groups[0].size)}
 
 
 def _train(adata, tfs, split: LinkSplit, model_kwargs, train_kwargs, seed) -> GRNPredictor:
@@ -148,12 +172,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
 
     - **Cross-fitting**: the known edges are cut into ``cv_folds`` random folds (at most one
       per edge). For each fold a model is trained on the other folds and scores the fold's
-      edges (out of fold) and every candidate that is not a known edge. Each fold also holds
-      out every edge of its own random group of :data:`~gnngeno.models._grn_stacking.
-      UNSEEN_TF_SHARE` (10 %) of the regulators with known edges (for a symmetric prior such
-      as STRING, the edges into them too), so that the stacking below learns how to rank
-      the candidates of a regulator without known edges; groups are skipped when they would
-      hold fewer than 3 regulators (priors whose edges come from fewer than 30 regulators).
+      edges (out of fold) and every candidate that is not a known edge.
     - **Final model**: trained on all known edges less a ``val_fraction`` validation part
       used for early stopping and the degree blend; it scores the candidates that are not
       known edges. When the validation part would hold fewer than
@@ -164,15 +183,28 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       standardised logit, the pair's expression features (absolute Pearson / Spearman
       correlation, GENIE3-style tree importance; those of ``model_kwargs["pair_features"]``)
       and the ``log1p`` prior out-degree of the regulator and in-degree of the target
-      (counted on the edges the scoring model saw, rescaled to the whole prior), with
-      separate weights for regulators without known edges, is fitted on held-out known
-      edges against non-prior candidates, both scored by the model that did not see them. A fold's known edges are scored with the regression of the
-      *other* folds; the final model's candidates with the regression of all folds. The
-      regression decides from known edges alone how much the graph model, each classic
-      score and degree count (where the graph model adds nothing, the ranking falls back to
-      the expression scores and the degree-only ranking), and a score is the probability that a pair is a known-type edge,
-      on one scale for all models. Without cross-fitting the final model's logits are
-      mapped by a fixed logistic curve at the prior's density.
+      (counted on the edges the scoring model saw, rescaled to the whole prior) is fitted on
+      held-out known edges against non-prior candidates, both scored by the model that did
+      not see them. A fold's known edges are scored with the regression of the *other*
+      folds; the final model's candidates with the regression of all folds. The regression
+      decides from known edges alone how much the graph model, each classic score and degree
+      count (where the graph model adds nothing, the ranking falls back to the expression
+      scores and the degree-only ranking), and a score is the probability that a pair is a
+      known-type edge, on one scale for all models. Without cross-fitting the final model's
+      logits are mapped by a fixed logistic curve at the prior's density.
+    - **Regulators without known edges** (candidate regulators absent from the prior): the
+      graph model has no regulatory evidence for them, and the regression above never saw
+      one. Two extra models are trained, each without any edge of a disjoint random 20 % of
+      the regulators that have known edges (for a symmetric prior such as STRING, without
+      the edges into them too); a regression of its own (logit, expression features,
+      target in-degree) is fitted on those regulators' known edges against their other
+      candidates and orders the final model's candidates of regulators without known edges;
+      the scores the main regression gave those candidates are handed out again in that
+      order (a regulator absent from a prior is often not a regulator at all, which the
+      main regression knows from the degrees and the extra models, trained on regulators
+      with edges, do not).
+      Skipped (such regulators then share the regression of the rest) when a group would
+      hold fewer than 3 regulators (priors whose edges come from fewer than 15 regulators).
 
     Parameters
     ----------
@@ -197,16 +229,18 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     -------
     :class:`CrossFit`. Its ``metrics`` are means over the folds of :func:`gnngeno.metrics.
     grn_metrics` where the positives are the fold's held-out known edges and the negatives
-    every TF x gene candidate that is not a known edge (both without the fold's group of
-    unseen regulators), all scored by the fold's model and the stacking regression of the
-    other folds:
+    every TF x gene candidate that is not a known edge, all scored by the fold's model and
+    the stacking regression of the other folds:
     ``auroc``, ``auprc``, ``auprc_ratio`` (AUPRC over the fold's density), ``epr`` (precision
     among as many top pairs as the fold has edges, over the density), plus ``n_folds``,
-    ``n_known`` and ``n_negatives``; with unseen groups also ``auroc_unseen_tf`` and
-    ``auprc_ratio_unseen_tf`` (the groups' known edges against their other candidates) and
-    ``n_unseen_tfs`` (regulators per group). Regulatory edges missing from the prior count as
-    negatives, so these figures are lower bounds of the recovery of true edges.
+    ``n_known`` and ``n_negatives``; with the extra models also ``auroc_unseen_tf`` and
+    ``auprc_ratio_unseen_tf`` (each group's known edges against its other candidates, scored
+    by the regression of the other group) and ``n_unseen_tfs`` (regulators per group).
+    Regulatory edges missing from the prior count as negatives, so these figures are lower
+    bounds of the recovery of true edges.
     """
+    from ..metrics import grn_metrics
+
     mk, tk = dict(model_kwargs or {}), dict(train_kwargs or {})
     for name in ("split", "fractions"):
         if name in tk:
@@ -227,14 +261,9 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     k = k if k >= 2 else 0  # a single fold would train on nothing
     fold_of = rng.permutation(pos.shape[1]) % k if k else np.zeros(pos.shape[1], int)
     E, kinds = _pair_rows(final, mk, seed)
-    groups = unseen_tf_groups(pos, k, rng)
-    symmetric = is_symmetric(pos, n_genes)
-    z_folds, held_of, oof_of, deg_folds, rows = [], [], [], [], []
+    z_folds, held_of, deg_folds, rows = [], [], [], []
     for f in range(k):
-        out = (fold_of == f) | np.isin(pos[0], groups[f])
-        if symmetric:  # a regulator without out-edges has no in-edges either
-            out |= np.isin(pos[1], groups[f])
-        held, seen = pos[:, out], pos[:, ~out]
+        held, seen = pos[:, fold_of == f], pos[:, fold_of != f]
         deg_folds.append(degree_inputs(seen, cand, n_genes,
                                        scale=pos.shape[1] / max(seen.shape[1], 1)))
         split = fit_split(seen, negatives, n_genes=n_genes, tf_index=tf_index,
@@ -242,10 +271,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
         model = _train(adata, tfs, split, mk, tk, seed)
         z_folds.append(_standardise(model._logits(cand), negative).astype(np.float32))
         held_of.append(np.isin(cand_key, held[0] * n_genes + held[1]))
-        mine = pos[:, fold_of == f]
-        oof_of.append(np.isin(cand_key, mine[0] * n_genes + mine[1]))
-        rows.append({"fold": f, "n_known": mine.shape[1], "n_unseen_tfs": groups[f].size,
-                     "epochs": len(model.history_)})
+        rows.append({"fold": f, "n_known": held.shape[1], "epochs": len(model.history_)})
     split = fit_split(pos, negatives, n_genes=n_genes, tf_index=tf_index,
                       val_fraction=val_fraction, rng=rng, method="final")
     if split.val_pairs.shape[1] == 0:
@@ -254,19 +280,22 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     final.train(split=split, **tk)
     z = _standardise(final._logits(cand), negative)
     stack = OutOfFold(z_folds, held_of, deg_folds, E, negative, rng=rng,
-                      n_known=pos.shape[1], names=kinds, unseen=any(g.size for g in groups))
+                      n_known=pos.shape[1], names=kinds)
     scores = np.zeros(cand.shape[1])
     for f in range(k):
         st = stack.fit([g for g in range(k) if g != f])
-        scores[oof_of[f]] = st(*stack.fold_inputs(f, oof_of[f]))
+        scores[held_of[f]] = st(*stack.fold_inputs(f, held_of[f]))
         rows[f].update(st.weights)
         if negative.any():
-            rows[f].update(_fold_metrics(st, stack, f, cand, oof_of[f], negative, groups[f]))
+            s_neg = st(*stack.fold_inputs(f, negative))
+            y = np.r_[np.ones(held_of[f].sum()), np.zeros(s_neg.size)]
+            m = grn_metrics(y, np.r_[scores[held_of[f]], s_neg])
+            rows[f].update({name: m[name] for name in (*CV_METRICS, "density")})
     folds = pd.DataFrame(rows)
     fill = negative if k else (cand[0] != cand[1])
+    deg = degree_inputs(pos, cand, n_genes)
     if k:
-        deg = degree_inputs(pos, cand, n_genes)
-        scores[fill] = stack.fit(range(k))(z[fill], stack.inputs(z, deg, fill))
+        scores[fill] = stack.fit(range(k))(z[fill], stack.inputs(deg, fill))
     else:
         plain = Stacker(np.zeros(0), np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)),
                         n_known=pos.shape[1], n_negative=int(negative.sum()))
@@ -274,11 +303,16 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     metrics = None
     if k and negative.any():
         metrics = {name: float(folds[name].mean()) for name in CV_METRICS}
-        if all(name in folds and folds[name].notna().any() for name in UNSEEN_METRICS):
-            metrics.update({name: float(folds[name].mean()) for name in UNSEEN_METRICS})
-            metrics["n_unseen_tfs"] = int(folds["n_unseen_tfs"].iloc[0])
         metrics.update(n_folds=k, n_known=int(pos.shape[1]), n_negatives=int(negative.sum()),
                        density=float(folds["density"].mean()))
+    if k:  # regulators without known edges: a regression of their own
+        unseen = fill & ~np.isin(cand[0], pos[0])
+        ctx = dict(adata=adata, tfs=tfs, pos=pos, cand=cand, known=known, negative=negative,
+                   E=E, kinds=kinds, mk=mk, tk=tk, seed=seed, rng=rng, fit_kwargs=dict(
+                       n_genes=n_genes, tf_index=tf_index, val_fraction=val_fraction))
+        found = _unseen_regulators(ctx, z, deg, unseen, scores)
+        if metrics is not None:
+            metrics.update(found)
     shape = (len(tf_index), n_genes)
     return CrossFit(final, scores.reshape(shape), known.reshape(shape), metrics, folds)
 

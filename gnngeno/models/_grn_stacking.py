@@ -74,45 +74,26 @@ def degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
                             np.log1p(in_deg[cand[1]])]).astype(np.float32)
 
 
-def unseen_inputs(names: Sequence[str]) -> tuple[str, ...]:
-    """Names of the inputs that apply only to regulators without known edges."""
-    return ("unseen_tf", *(f"unseen_tf*{n}" for n in names if n != "tf_degree"))
-
-
 class OutOfFold:
     """The folds' standardised logits, held-out known edges, prior-degree inputs and a sample
-    of non-prior candidates, from which :class:`Stacker` regressions are fitted on any set of
-    folds.
-
-    Besides the logit, the expression features and the two degrees, the regression reads
-    (with ``unseen``: when the folds held out groups of regulators) an indicator of a
-    regulator without known edges (out-degree 0 among the edges the scoring model saw) and
-    that indicator times every other input, so that such regulators, for which the graph
-    model has no regulatory evidence, get weights of their own."""
+    of non-prior candidates, from which :class:`Stacker` regressions (on the logit, the
+    expression features and the two degrees) are fitted on any set of folds."""
 
     def __init__(self, z_folds, held_of, deg_folds, E, negative, *, rng, n_known: int,
-                 names: Sequence[str], unseen: bool = True):
+                 names: Sequence[str]):
         self.z_folds, self.held_of, self.deg_folds = z_folds, held_of, deg_folds
-        base = ("logit", *names, *DEGREE_INPUTS)
-        self.unseen = bool(unseen)
-        self.E, self.names = E, (*base[1:], *(unseen_inputs(base) if unseen else ()))
+        self.E, self.names = E, (*names, *DEGREE_INPUTS)
         neg = np.flatnonzero(negative)
         self.sample = np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
         self.n_known, self.n_negative = int(n_known), int(neg.size)
 
-    def inputs(self, z: np.ndarray, deg: np.ndarray, rows) -> np.ndarray:
+    def inputs(self, deg: np.ndarray, rows) -> np.ndarray:
         """The regression's inputs other than the logit, for candidates ``rows``."""
-        zr, d = z[rows], deg[rows]
-        base = np.column_stack([self.E[rows], d])
-        if not self.unseen:
-            return base
-        unseen = (d[:, 0] == 0).astype(np.float32)[:, None]
-        return np.column_stack([base, unseen, unseen * zr[:, None], unseen * self.E[rows],
-                                unseen * d[:, 1:]])
+        return np.column_stack([self.E[rows], deg[rows]])
 
     def fold_inputs(self, g: int, rows) -> tuple[np.ndarray, np.ndarray]:
         """(logits, other inputs) of fold ``g``'s model for candidates ``rows``."""
-        return self.z_folds[g][rows], self.inputs(self.z_folds[g], self.deg_folds[g], rows)
+        return self.z_folds[g][rows], self.inputs(self.deg_folds[g], rows)
 
     def fit(self, folds) -> Stacker:
         pos = [self.fold_inputs(g, self.held_of[g]) for g in folds]
@@ -122,26 +103,27 @@ class OutOfFold:
                        n_known=self.n_known, n_negative=self.n_negative, names=self.names)
 
 
-#: Share of the regulators with known edges whose every edge a cross-fitting fold holds out
-#: besides its random part (disjoint between folds), so that the stacking regression sees
-#: regulators without known edges scored by a model that saw none of their edges.
-UNSEEN_TF_SHARE = 0.1
+#: Regulators without known edges are ranked by a regression of their own, fitted on
+#: :data:`UNSEEN_MODELS` extra models, each trained without any edge of a disjoint random
+#: :data:`UNSEEN_TF_SHARE` of the regulators that have known edges.
+UNSEEN_MODELS = 2
+UNSEEN_TF_SHARE = 0.2
 
-#: Fewest regulators per fold's unseen group; with fewer (priors whose edges come from fewer
-#: than about 30 regulators) no group is held out and no unseen-regulator weights are fitted.
+#: Fewest regulators per group; with fewer (priors whose edges come from fewer than 15
+#: regulators) no extra model is trained and such regulators share the regression of the rest.
 MIN_UNSEEN_TFS = 3
 
 
-def unseen_tf_groups(pos: np.ndarray, k: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """``k`` disjoint random groups of :data:`UNSEEN_TF_SHARE` of the regulators of ``pos``
-    (gene positions); empty groups when a group would hold fewer than
-    :data:`MIN_UNSEEN_TFS` regulators or the groups more than half of them."""
+def unseen_tf_groups(pos: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """:data:`UNSEEN_MODELS` disjoint random groups of :data:`UNSEEN_TF_SHARE` of the
+    regulators of ``pos`` (gene positions), or none when a group would hold fewer than
+    :data:`MIN_UNSEEN_TFS` regulators."""
     active = np.unique(pos[0])
     m = int(UNSEEN_TF_SHARE * active.size)
-    if k == 0 or m < MIN_UNSEEN_TFS or k * m > active.size // 2:
-        return [np.zeros(0, np.int64) for _ in range(k)]
-    chosen = rng.permutation(active)[:k * m]
-    return [np.sort(chosen[f * m:(f + 1) * m]) for f in range(k)]
+    if m < MIN_UNSEEN_TFS:
+        return []
+    chosen = rng.permutation(active)[:UNSEEN_MODELS * m]
+    return [np.sort(chosen[j * m:(j + 1) * m]) for j in range(UNSEEN_MODELS)]
 
 
 def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
@@ -151,5 +133,42 @@ def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
     return bool(np.isin(pos[1] * n_genes + pos[0], keys).mean() > 0.5)
 
 
-__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "STACK_NEGATIVES", "UNSEEN_TF_SHARE", "OutOfFold", "Stacker",
-           "degree_inputs", "is_symmetric", "unseen_inputs", "unseen_tf_groups"]
+class UnseenRegime:
+    """How to rank the candidates of a regulator without known edges: for each group, the
+    standardised logits of a model trained without any edge of the group's regulators, their
+    target in-degree, and which of their candidates are known edges (positives) or not. A
+    :class:`Stacker` on the logit, the expression features and the target's in-degree is
+    fitted on some groups and scores others (cross-fitted metrics) or the final model's
+    candidates of regulators without known edges (all groups)."""
+
+    def __init__(self, E, names: Sequence[str], rng: np.random.Generator):
+        self.E, self.names, self.rng = E, (*names, "target_degree"), rng
+        self.groups: list[tuple] = []  # (z, target degree, positives, negatives, counts)
+
+    def add(self, z: np.ndarray, target_degree: np.ndarray, known: np.ndarray,
+            candidates: np.ndarray) -> None:
+        """A group: its model's logits and target degrees for every candidate, and the masks
+        of its regulators' known edges and other candidates."""
+        neg = np.flatnonzero(candidates)
+        sample = np.sort(self.rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
+        self.groups.append((z, target_degree, np.flatnonzero(known), sample,
+                            int(known.sum()), int(neg.size)))
+
+    def inputs(self, target_degree: np.ndarray, rows) -> np.ndarray:
+        """The regression's inputs other than the logit, for candidates ``rows``."""
+        return np.column_stack([self.E[rows], target_degree[rows]])
+
+    def fit(self, groups) -> Stacker:
+        """The regression fitted on the groups listed."""
+        part = [self.groups[j] for j in groups]
+        z_pos = np.concatenate([z[p] for z, _, p, _, _, _ in part])
+        f_pos = np.concatenate([self.inputs(d, p) for _, d, p, _, _, _ in part])
+        z_neg = np.concatenate([z[n] for z, _, _, n, _, _ in part])
+        f_neg = np.concatenate([self.inputs(d, n) for _, d, _, n, _, _ in part])
+        return Stacker(z_pos, f_pos, z_neg, f_neg, n_known=sum(g[4] for g in part),
+                       n_negative=sum(g[5] for g in part), names=self.names)
+
+
+__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "STACK_NEGATIVES", "UNSEEN_MODELS",
+           "UNSEEN_TF_SHARE", "OutOfFold", "Stacker", "UnseenRegime", "degree_inputs",
+           "is_symmetric", "unseen_tf_groups"]

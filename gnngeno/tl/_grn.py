@@ -229,10 +229,10 @@ def infer_grn(
       and ``epr`` (early precision ratio) of the held-out known edges against every candidate
       that is not a known edge, averaged over the folds, with ``n_folds``, ``n_known``,
       ``n_negatives`` and ``density``; true edges missing from the prior count as negatives;
-      where each fold also held out every edge of a group of regulators (priors whose edges
-      come from at least 30 regulators, with 5 folds), ``auroc_unseen_tf`` and
-      ``auprc_ratio_unseen_tf`` measure the ranking of regulators without known edges, and
-      ``n_unseen_tfs`` is the group size;
+      where the prior's edges come from at least 15 regulators, ``auroc_unseen_tf`` and
+      ``auprc_ratio_unseen_tf`` measure the ranking of regulators without known edges (two
+      extra models each trained without every edge of ``n_unseen_tfs`` regulators, see
+      :func:`gnngeno.models.cross_fit`);
     - ``.uns[key_added]["truth_metrics"]`` (with ``truth``): :func:`gnngeno.metrics.grn_metrics`
       of the edge table's rows against ``truth``;
     - ``.uns[key_added]["metrics"]`` (with ``split``): test metrics of the split;

@@ -281,8 +281,8 @@ def test_cross_fit_scores_every_known_edge_out_of_fold(data):
                       model_kwargs={**small, "pair_features": None},
                       train_kwargs={"max_epochs": 20}, seed=0)
     assert "w_pearson" not in plain.folds and plain.folds["w_logit"].notna().all()
-    # 9 regulators with known edges: no unseen groups, no unseen-regulator weights
-    assert "w_unseen_tf" not in fit.folds and "auroc_unseen_tf" not in fit.metrics
+    # 9 regulators with known edges: no extra models for regulators without known edges
+    assert "auroc_unseen_tf" not in fit.metrics
 
 
 def test_stacker_falls_back_without_both_classes():
@@ -301,35 +301,44 @@ def test_unseen_regulator_groups_are_disjoint_and_skipped_on_small_priors():
 
     rng = np.random.default_rng(0)
     pos = np.stack([np.repeat(np.arange(40), 3), rng.integers(40, 90, 120)])
-    groups = unseen_tf_groups(pos, 5, rng)
-    assert [g.size for g in groups] == [4] * 5
-    assert np.unique(np.concatenate(groups)).size == 20 and np.isin(groups[0], pos[0]).all()
-    few = pos[:, pos[0] < 29]  # 29 regulators: groups of 2, too few to learn from
-    assert all(g.size == 0 for g in unseen_tf_groups(few, 5, rng))
-    assert unseen_tf_groups(pos, 0, rng) == []
+    groups = unseen_tf_groups(pos, rng)
+    assert [g.size for g in groups] == [8, 8]
+    assert np.unique(np.concatenate(groups)).size == 16 and np.isin(groups[0], pos[0]).all()
+    few = pos[:, pos[0] < 14]  # 14 regulators: groups of 2, too few to learn from
+    assert unseen_tf_groups(few, rng) == []
     assert not is_symmetric(pos, 90)
     assert is_symmetric(np.concatenate([pos, pos[::-1]], axis=1), 90)
 
 
-def test_cross_fit_scores_regulators_without_known_edges_in_their_own_regime():
+def test_cross_fit_ranks_regulators_without_known_edges_with_a_regression_of_their_own():
     from gnngeno.models import cross_fit
 
-    adata, net = simulate(n_cells=300, n_genes=150, n_tfs=50, seed=0)
-    tfs = adata.var_names[:50].tolist()
+    adata, net = simulate(n_cells=300, n_genes=150, n_tfs=30, seed=0)
+    tfs = adata.var_names[:30].tolist()
     counts = net["source"].value_counts()
     held = counts.index[counts.to_numpy() >= 3][:4].tolist()
     prior = net[~net["source"].isin(held)]
-    fit = cross_fit(adata, prior, tfs=tfs, cv_folds=3, seed=0,
-                    model_kwargs={"n_hidden": 16, "n_latent": 8, "n_pcs": 8},
+    small = {"n_hidden": 16, "n_latent": 8, "n_pcs": 8}
+    fit = cross_fit(adata, prior, tfs=tfs, cv_folds=3, seed=0, model_kwargs=small,
                     train_kwargs={"max_epochs": 20})
-    # each fold held out every edge of 3 of the other regulators with known edges besides its
-    # random part, and the metrics keep the two regimes apart
-    assert (fit.folds["n_unseen_tfs"] == 3).all() and fit.metrics["n_unseen_tfs"] == 3
-    assert 0 <= fit.metrics["auroc_unseen_tf"] <= 1 and fit.metrics["auroc"] > 0.6
-    assert {"w_unseen_tf", "w_unseen_tf*logit", "w_unseen_tf*target_degree"} <= set(fit.folds)
-    # the held-out regulators' candidates are scored, none as a known edge
+    # two extra models, each without every edge of 20 % of the 23 regulators with known edges
+    assert fit.metrics["n_unseen_tfs"] == 4 and 0 <= fit.metrics["auroc_unseen_tf"] <= 1
     rows = [tfs.index(t) for t in held]
     assert not fit.in_prior[rows].any() and np.unique(fit.scores[rows]).size > 100
+    # the regulators with known edges are ranked as without the extra models
+    from gnngeno.models import _grn_stacking
+
+    before = _grn_stacking.MIN_UNSEEN_TFS
+    try:
+        _grn_stacking.MIN_UNSEEN_TFS = 10 ** 6
+        plain = cross_fit(adata, prior, tfs=tfs, cv_folds=3, seed=0, model_kwargs=small,
+                          train_kwargs={"max_epochs": 20})
+    finally:
+        _grn_stacking.MIN_UNSEEN_TFS = before
+    seen = [tfs.index(t) for t in prior["source"].unique()]
+    np.testing.assert_array_equal(plain.scores[seen], fit.scores[seen])
+    assert "auroc_unseen_tf" not in plain.metrics
+    assert not np.array_equal(plain.scores[rows], fit.scores[rows])
 
 
 def test_every_gene_as_regulator_tiny_network_and_constant_gene():
