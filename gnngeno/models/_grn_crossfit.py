@@ -107,10 +107,6 @@ def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any],
     return E.reshape(E.shape[0] * E.shape[1], len(kinds)), kinds
 
 
-#: Cross-fitted metrics of regulators without known edges (see :func:`cross_fit`).
-UNSEEN_METRICS = ("auroc_unseen_tf", "auprc_ratio_unseen_tf", "n_unseen_tfs")
-
-
 def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.ndarray,
                        scores: np.ndarray) -> dict[str, float]:
     """Order the final model's candidates of regulators without known edges (``unseen``) by
@@ -129,11 +125,10 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.nda
         return {}
     symmetric = is_symmetric(pos, ctx["fit_kwargs"]["n_genes"])
     regime = UnseenRegime(ctx["E"], ctx["kinds"], rng)
-    negatives = cand[:, ctx["negative"]]
     for group in groups:
         drop = np.isin(pos[0], group) | (symmetric & np.isin(pos[1], group))
         seen = pos[:, ~drop]
-        split = fit_split(seen, negatives, rng=rng, method="unseen regulators",
+        split = fit_split(seen, ctx["negatives"], rng=rng, method="unseen regulators",
                           **ctx["fit_kwargs"])
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
         z_g = _standardise(model._logits(cand), ctx["negative"]).astype(np.float32)
@@ -308,8 +303,9 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     if k:  # regulators without known edges: a regression of their own
         unseen = fill & ~np.isin(cand[0], pos[0])
         ctx = dict(adata=adata, tfs=tfs, pos=pos, cand=cand, known=known, negative=negative,
-                   E=E, kinds=kinds, mk=mk, tk=tk, seed=seed, rng=rng, fit_kwargs=dict(
-                       n_genes=n_genes, tf_index=tf_index, val_fraction=val_fraction))
+                   negatives=negatives, E=E, kinds=kinds, mk=mk, tk=tk, seed=seed, rng=rng,
+                   fit_kwargs=dict(n_genes=n_genes, tf_index=tf_index,
+                                   val_fraction=val_fraction))
         found = _unseen_regulators(ctx, z, deg, unseen, scores)
         if metrics is not None:
             metrics.update(found)
@@ -317,5 +313,5 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     return CrossFit(final, scores.reshape(shape), known.reshape(shape), metrics, folds)
 
 
-__all__ = ["CV_METRICS", "MIN_VALIDATION_EDGES", "UNSEEN_METRICS", "CrossFit", "cross_fit",
+__all__ = ["CV_METRICS", "MIN_VALIDATION_EDGES", "CrossFit", "cross_fit",
            "fit_split"]

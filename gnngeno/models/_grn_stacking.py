@@ -59,6 +59,11 @@ def _expit(v: np.ndarray) -> np.ndarray:
 STACK_NEGATIVES = 50_000
 
 
+def sample_negatives(neg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A sorted seeded sample of at most :data:`STACK_NEGATIVES` of the positions ``neg``."""
+    return np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
+
+
 #: Names of the prior-degree inputs of the stacking regression.
 DEGREE_INPUTS = ("tf_degree", "target_degree")
 
@@ -84,7 +89,7 @@ class OutOfFold:
         self.z_folds, self.held_of, self.deg_folds = z_folds, held_of, deg_folds
         self.E, self.names = E, (*names, *DEGREE_INPUTS)
         neg = np.flatnonzero(negative)
-        self.sample = np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
+        self.sample = sample_negatives(neg, rng)
         self.n_known, self.n_negative = int(n_known), int(neg.size)
 
     def inputs(self, deg: np.ndarray, rows) -> np.ndarray:
@@ -150,7 +155,7 @@ class UnseenRegime:
         """A group: its model's logits and target degrees for every candidate, and the masks
         of its regulators' known edges and other candidates."""
         neg = np.flatnonzero(candidates)
-        sample = np.sort(self.rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
+        sample = sample_negatives(neg, self.rng)
         self.groups.append((z, target_degree, np.flatnonzero(known), sample,
                             int(known.sum()), int(neg.size)))
 
