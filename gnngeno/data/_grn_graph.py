@@ -3,11 +3,33 @@ co-expression neighbours and the message-passing graph (numpy/torch only, no Ann
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 
 from .._validate import is_counts
+
+#: expression features of the last few matrices (the models of one cross-fit share them)
+_FEATURES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_FEATURES_KEPT = 2
+
+
+def fingerprint(X) -> tuple:
+    """A key for the values of a dense or sparse matrix: shape, dtype and a hash of the
+    values (two matrices with the same key hold the same numbers)."""
+    h = hashlib.blake2b(digest_size=16)
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        parts = (X.data, X.indices, X.indptr)
+    else:
+        X = np.asarray(X)
+        parts = (X,)
+    for part in parts:
+        h.update(np.ascontiguousarray(part).view(np.uint8))
+    return (X.shape, str(X.dtype), sp.issparse(X), h.hexdigest())
 
 
 def log_normalise_if_counts(X) -> np.ndarray:
@@ -45,6 +67,16 @@ def expression_features(X, *, n_components: int | None = 64, seed: int = 0) -> n
     -------
     ``(n_genes, d)`` float32 array, each column scaled to unit variance.
     """
+    key = (fingerprint(X), n_components, int(seed))
+    if key not in _FEATURES:
+        _FEATURES[key] = _expression_features(X, n_components, seed)
+        while len(_FEATURES) > _FEATURES_KEPT:
+            _FEATURES.popitem(last=False)
+    _FEATURES.move_to_end(key)
+    return _FEATURES[key].copy()
+
+
+def _expression_features(X, n_components: int | None, seed: int) -> np.ndarray:
     Z = standardise_genes(log_normalise_if_counts(X)).T  # genes x cells
     if n_components is not None and n_components < min(Z.shape):
         from sklearn.decomposition import PCA

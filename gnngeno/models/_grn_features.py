@@ -19,22 +19,41 @@ from ..data._grn_graph import correlation, expression_features, message_graph
 from ..data._link_split import SPLIT_METHODS, LinkSplit, split_edges, split_from_pairs
 
 
-def auprc(y: np.ndarray, s: np.ndarray) -> float:
-    """Average precision (``nan`` when ``y`` holds one class only)."""
-    from sklearn.metrics import average_precision_score
+def _ranked_counts(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positives scored at or above each distinct score, highest first (the
+    counts of ``sklearn.metrics``' curves, without its input checks: validation scores them
+    every epoch)."""
+    if not np.isfinite(s).all():
+        raise ValueError(f"{int((~np.isfinite(s)).sum())} scores are not finite.")
+    order = np.argsort(s, kind="stable")[::-1]
+    last = np.r_[np.flatnonzero(np.diff(s[order])), s.size - 1]
+    tps = np.cumsum(y[order] == 1, dtype=np.float64)[last]
+    return 1 + last.astype(np.float64) - tps, tps
 
+
+def auprc(y: np.ndarray, s: np.ndarray) -> float:
+    """Average precision, as ``sklearn.metrics.average_precision_score`` computes it (``nan``
+    when ``y`` holds one class only)."""
     if y.size == 0 or y.min() == y.max():
         return float("nan")
-    return float(average_precision_score(y, s))
+    fps, tps = _ranked_counts(y, s)
+    precision = np.r_[(tps / (tps + fps))[::-1], 1.0]
+    recall = np.r_[(tps / tps[-1])[::-1], 0.0]
+    return float(-np.sum(np.diff(recall) * precision[:-1]))
 
 
 def auroc(y: np.ndarray, s: np.ndarray) -> float:
-    """Area under the ROC curve (``nan`` when ``y`` holds one class only)."""
-    from sklearn.metrics import roc_auc_score
-
+    """Area under the ROC curve, as ``sklearn.metrics.roc_auc_score`` computes it (``nan``
+    when ``y`` holds one class only)."""
     if y.size == 0 or y.min() == y.max():
         return float("nan")
-    return float(roc_auc_score(y, s))
+    fps, tps = _ranked_counts(y, s)
+    if fps.size > 2:  # points on a straight segment add nothing to the area
+        keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+        fps, tps = fps[keep], tps[keep]
+    fpr = np.r_[0.0, fps] / fps[-1]
+    tpr = np.r_[0.0, tps] / tps[-1]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
 
 
 def node_features(adata, X, *, key: str | None, n_pcs: int | None, tf_index: np.ndarray,

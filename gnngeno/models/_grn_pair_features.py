@@ -4,7 +4,6 @@ GENIE3-style tree importance, each put on one quantile scale."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -54,11 +53,6 @@ def _quantiles(S: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
-def _key(M: np.ndarray, tf_index: np.ndarray, kinds: tuple[str, ...], seed: int) -> tuple:
-    h = hashlib.blake2b(np.ascontiguousarray(M).view(np.uint8), digest_size=16)
-    return (M.shape, str(M.dtype), h.hexdigest(), tf_index.tobytes(), kinds, int(seed))
-
-
 def _one(kind: str, M: np.ndarray, tf_index: np.ndarray, seed: int,
          n_threads: int | None) -> np.ndarray:
     from ..baselines import correlation_scores, tree_scores
@@ -97,18 +91,18 @@ def expression_pair_features(X, tf_index: np.ndarray, kinds: Sequence[str], *,
     n_threads
         Threads of the tree fits.
     """
-    from ..data._grn_graph import log_normalise_if_counts
+    from ..data._grn_graph import fingerprint, log_normalise_if_counts
 
     kinds = tuple(kinds)
     tf_index = np.asarray(tf_index, dtype=np.int64)
     shape = (len(tf_index), X.shape[1], len(kinds))
     if not kinds:
         return np.zeros(shape, np.float32)
-    M = log_normalise_if_counts(X)
-    key = _key(M, tf_index, kinds, seed)
+    key = (fingerprint(X), tf_index.tobytes(), kinds, int(seed))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
+    M = log_normalise_if_counts(X)
     valid = np.ones(shape[:2], bool)
     valid[np.arange(len(tf_index)), tf_index] = False
     if "tree" in kinds:

@@ -89,3 +89,23 @@ def test_grn_baseline_boosting(sim):
     edges = grn_baseline(adata, "boosting", learning_rate=0.1, seed=0)
     assert edges["score"].is_monotonic_decreasing
     assert evaluate_grn(edges, net)["auroc"] > 0.55
+
+
+@pytest.mark.parametrize("max_features, min_samples_leaf", [("sqrt", 5), (1.0, 1)])
+def test_tree_importances_equal_sklearn_extra_trees(max_features, min_samples_leaf):
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    from gnngeno.baselines._grn import _extra_trees_importances
+
+    rng = np.random.default_rng(1)
+    for seed in range(5):
+        X = rng.normal(size=(120, 12)).astype(np.float32)
+        X[:, 3] = np.round(X[:, 3])  # ties among the split values
+        y = X[:, 0] - X[:, 3] + rng.normal(size=120)
+        kw = {"n_estimators": 7, "max_features": max_features,
+              "min_samples_leaf": min_samples_leaf}
+        want = ExtraTreesRegressor(random_state=seed, **kw).fit(X, y).feature_importances_
+        got = _extra_trees_importances(X, y, seed=seed, n_jobs=None, **kw)
+        np.testing.assert_array_equal(got, want)
+    constant = _extra_trees_importances(X, np.zeros(120), seed=0, n_jobs=None, **kw)
+    assert (constant == 0).all()
