@@ -24,12 +24,14 @@ Usage::
     .venv/bin/python benchmarks/grn_protocol.py                        # everything (hours)
     .venv/bin/python benchmarks/grn_protocol.py --datasets hHEP/Non-Specific --seeds 0 1
     .venv/bin/python benchmarks/grn_protocol.py --splits cross-reference   # Non-Specific -> Specific
+    .venv/bin/python benchmarks/grn_protocol.py --datasets hHEP/STRING --methods degree  # one row
     .venv/bin/python benchmarks/grn_protocol.py --merge a.csv b.csv --plot auroc.png  # no runs
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import warnings
@@ -47,6 +49,9 @@ DATASETS = [f"{c}/{r}" for c in CELLS for r in REFERENCES]
 #: cross-reference pairs: train on the first, test on the second (same cell type)
 CROSS = {"Non-Specific": "Specific", "STRING": "Specific", "Specific": "Non-Specific"}
 MODEL = "GCN"
+CONTROL = "GCN on a shuffled prior"
+BASELINES = ("degree-only", "|Pearson|", "|Spearman|", "tree (GENIE3-style)",
+             "GRNBoost2-style boosting")
 #: the split sub-folders that read_grn_benchmark(split="auto") tries, in order
 SPLIT_FOLDERS = ("splits_bridge_sample1", "splits_genelink_demo")
 
@@ -76,6 +81,7 @@ def run(args) -> pd.DataFrame:
             t = benchmark_grn(
                 bench, split=split, negatives=args.negatives, seeds=args.seeds, cache=cache,
                 reference=reference, repaired=args.repaired and split == "legacy",
+                methods=args.methods,
                 train_kwargs={"max_epochs": args.max_epochs} if args.max_epochs else None,
                 tree_kwargs={"n_estimators": args.tree_estimators, "n_jobs": 1},
                 boosting_kwargs={"max_estimators": args.boosting_estimators})
@@ -104,6 +110,23 @@ def verdict(res: pd.DataFrame, margin: float = 0.05) -> pd.DataFrame:
     out["difference"] = out[MODEL] - out["degree-only"]
     out[f"beats by >= {margin}"] = out["difference"] >= margin
     return out
+
+
+def control(res: pd.DataFrame, tolerance: float = 0.02) -> tuple[pd.DataFrame, str]:
+    """The shuffled-prior control minus the best baseline (mean AUROC over seeds) per dataset x
+    split x negatives, and how many cells are within ``tolerance`` of it, above or below."""
+    m = res.groupby(["dataset", "split", "negatives", "method"], sort=False)["auroc"].mean()
+    m = m.unstack("method")
+    base = [c for c in BASELINES if c in m.columns]
+    out = pd.DataFrame({"best baseline": m[base].idxmax(axis=1), "its AUROC": m[base].max(axis=1),
+                        "control": m[CONTROL]})
+    out["control - best"] = out["control"] - out["its AUROC"]
+    d = out["control - best"]
+    line = (f"{len(d)} cells: within {tolerance} of the best baseline in "
+            f"{int((d.abs() <= tolerance).sum())}, more than {tolerance} above in "
+            f"{int((d > tolerance).sum())}, more than {tolerance} below in "
+            f"{int((d < -tolerance).sum())}; mean {d.mean():+.3f}")
+    return out, line
 
 
 def paired(res: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
@@ -184,11 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", type=Path, default=None,
                     help="draw AUROC per split x negatives (one point per seed) to this file")
     ap.add_argument("--raw", type=Path, default=None, help="write every run (csv)")
+    ap.add_argument("--methods", nargs="*", default=None,
+                    help="benchmark_grn methods to run (default: all of them), e.g. degree")
     ap.add_argument("--merge", type=Path, nargs="*", default=None,
-                    help="print the tables of csv files written by --raw (no runs)")
+                    help="print the tables of csv files written by --raw (no runs); a row of a "
+                         "later file replaces the same dataset x split x negatives x method x "
+                         "seed of an earlier one")
     args = ap.parse_args(argv)
+    if args.methods is None:
+        from gnngeno.tl import benchmark_grn
+
+        args.methods = list(inspect.signature(benchmark_grn).parameters["methods"].default)
     if args.merge:
         res = pd.concat([pd.read_csv(p) for p in args.merge], ignore_index=True)
+        res = res.drop_duplicates(["dataset", "split", "negatives", "method", "seed"],
+                                  keep="last")
     else:
         if args.raw is not None and args.raw.exists():
             args.raw.unlink()  # rewritten by this run
@@ -197,10 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         for metric in ("auroc", "auprc_ratio", "full_auroc"):
             print(f"\n## {metric} (mean ± sd over seeds {sorted(res['seed'].unique())})\n")
             print(summarise(res, metric).to_markdown())
-        print("\n## model vs degree-only (AUROC)\n")
-        print(verdict(res).round(3).to_markdown())
-        print(f"\n## {MODEL} vs the best baseline, paired on datasets x seeds (AUROC)\n")
-        print(paired(res).round(4).to_markdown())
+        if {MODEL, CONTROL, "degree-only"} <= set(res["method"]):
+            print("\n## model vs degree-only (AUROC)\n")
+            print(verdict(res).round(3).to_markdown())
+            print(f"\n## {MODEL} vs the best baseline, paired on datasets x seeds (AUROC)\n")
+            print(paired(res).round(4).to_markdown())
+            table, line = control(res)
+            print("\n## shuffled-prior control vs the best baseline (AUROC)\n")
+            print(table.round(3).to_markdown())
+            print(f"\n{line}")
         print("\n## shipped split files: test pairs that training has seen\n")
         print(audit(args.datasets).to_markdown())
     if args.plot is not None:

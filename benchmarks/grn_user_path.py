@@ -19,7 +19,8 @@ reverse is not in the prior.
 Every ``gnngeno grn`` run is its own process with the command's defaults (5-fold cross-fitting,
 pair features, one thread); "CPU s" is that process's user + system time and "peak MB" its
 peak resident memory. Baselines are computed here on the same pairs: degree-only from the
-prior ((1 + TF out-degree)(1 + target in-degree)), |Pearson| / |Spearman|, and
+prior ((1 + TF out-degree)(1 + target in-degree); for STRING, whose edges have no direction,
+each gene's degree over every edge it touches), |Pearson| / |Spearman|, and
 ``gnngeno.models.score_from_expression(method="genie3" | "grnboost2")`` (seed 0).
 
 Usage::
@@ -147,9 +148,14 @@ def _lookup(S: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     return S.to_numpy()[r, c]
 
 
-def _degree(prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-    out_d = prior["source"].value_counts()
-    in_d = prior["target"].value_counts()
+def _degree(prior: pd.DataFrame, test: pd.DataFrame, undirected: bool) -> np.ndarray:
+    if undirected:  # every undirected edge once, counted at both of its genes
+        ends = np.sort(prior[["source", "target"]].to_numpy(str), axis=1)
+        ends = pd.DataFrame(ends).drop_duplicates().to_numpy()
+        out_d = in_d = pd.Series(ends.ravel()).value_counts()
+    else:
+        out_d = prior["source"].value_counts()
+        in_d = prior["target"].value_counts()
     return ((1 + test["source"].map(out_d).fillna(0).to_numpy())
             * (1 + test["target"].map(in_d).fillna(0).to_numpy()))
 
@@ -189,7 +195,7 @@ def run_one(task: Task, protocol: str, seed: int, methods: list[str]) -> list[di
         elif m == NO_GRAPH:
             s, info = _ours(task, prior, test, seed, protocol[:3], ["--no-message-passing"])
         elif m == "degree-only":
-            s = _degree(prior, test)
+            s = _degree(prior, test, task.undirected)
         else:
             method = {"|Pearson|": "pearson", "|Spearman|": "spearman",
                       "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2"}[m]

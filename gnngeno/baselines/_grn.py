@@ -37,13 +37,22 @@ def correlation_scores(X, tf_index: Sequence[int], *, method: str = "pearson") -
     return np.abs(correlation(X, method=method, rows=np.asarray(tf_index)))
 
 
-def degree_scores(train_pos: np.ndarray, n_genes: int, tf_index: Sequence[int]) -> np.ndarray:
+def degree_scores(train_pos: np.ndarray, n_genes: int, tf_index: Sequence[int], *,
+                  undirected: bool = False) -> np.ndarray:
     """Degree-only score ``(1 + TF out-degree) * (1 + target in-degree)`` in the training graph.
 
     Knows nothing about expression; on transductive splits (TFs seen in training) it is a
-    strong baseline because TF out-degree is very informative.
+    strong baseline because TF out-degree is very informative. With ``undirected=True`` (a
+    reference such as STRING, whose edges have no direction) both ends count a gene's degree
+    over every edge it touches, each undirected edge once: a gene held out as a target still
+    shows its degree through the edges it has as a regulator.
     """
     pos = np.asarray(train_pos, dtype=np.int64).reshape(2, -1)
+    if undirected:
+        keys = np.unique(np.minimum(pos[0], pos[1]) * n_genes + np.maximum(pos[0], pos[1]))
+        deg = (np.bincount(keys // n_genes, minlength=n_genes)
+               + np.bincount(keys % n_genes, minlength=n_genes)).astype(float)
+        return np.outer(1.0 + deg[np.asarray(tf_index)], 1.0 + deg)
     out_deg = np.bincount(pos[0], minlength=n_genes).astype(float)
     in_deg = np.bincount(pos[1], minlength=n_genes).astype(float)
     return np.outer(1.0 + out_deg[np.asarray(tf_index)], 1.0 + in_deg)

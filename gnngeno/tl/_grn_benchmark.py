@@ -163,14 +163,15 @@ def _model_scores(method, bench, sp_, seed, model_kwargs, train_kwargs) -> tuple
 
 
 def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_kwargs,
-                   boosting_kwargs):
+                   boosting_kwargs, undirected: bool):
     from ..baselines import boosting_scores, correlation_scores, degree_scores, tree_scores
 
     X = bench.adata.X
     if m in ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior"):
         return _model_scores(m, bench, sp_, seed, model_kwargs, train_kwargs)
     if m == "degree":
-        return degree_scores(sp_.train_pos, sp_.n_genes, sp_.tf_index), None
+        return degree_scores(sp_.train_pos, sp_.n_genes, sp_.tf_index,
+                             undirected=undirected), None
     key = (m, tuple(sp_.tf_index))  # expression-only scores: the same for every split
     if key not in cache:
         if m == "tree":
@@ -301,7 +302,9 @@ def benchmark_grn(
         Rows: ``"gcn"``/``"gat"``/``"gatv2"`` (:class:`gnngeno.models.GRNPredictor` built and
         trained as :func:`gnngeno.tl.infer_grn` does for a given split), ``"no-graph"`` (the
         same model without message passing), ``"shuffled-prior"`` (the model trained on
-        training edges whose TFs are permuted), ``"degree"`` (degree-only), ``"pearson"``,
+        training edges whose TFs are permuted), ``"degree"`` (degree-only; for an undirected
+        reference both ends count every edge of the gene, see
+        :func:`gnngeno.baselines.degree_scores`), ``"pearson"``,
         ``"spearman"`` (absolute correlation), ``"tree"`` (GENIE3-style extra-trees, Huynh-Thu
         et al., *PLoS ONE* 2010) and ``"grnboost2"`` (GRNBoost2-style gradient boosting with
         out-of-bag early stopping, Moerman et al., *Bioinformatics* 2019).
@@ -351,6 +354,9 @@ def benchmark_grn(
     schemes = [negatives] if isinstance(negatives, str) else list(negatives)
     for m in methods:
         check_choice(m, GRN_METHODS, "method")
+    from ..io import is_undirected
+
+    und = is_undirected(bench.name) if undirected is None else bool(undirected)
     rep_bench = _repaired_bench(bench, split, undirected) if repaired else None
     cache = {} if cache is None else cache
     opts = {"fractions": fractions, "reference": reference, "undirected": undirected,
@@ -362,7 +368,7 @@ def benchmark_grn(
         for m in methods:
             w, c = time.perf_counter(), time.process_time()
             S, epochs = _method_scores(m, bench, train_split, sd, cache, model_kwargs,
-                                       train_kwargs, tree_kwargs, boosting_kwargs)
+                                       train_kwargs, tree_kwargs, boosting_kwargs, und)
             wall, cpu = time.perf_counter() - w, time.process_time() - c
             for (sp_name, neg), sp_ in splits.items():
                 rows.append({"dataset": bench.name, "split": sp_name, "negatives": neg,

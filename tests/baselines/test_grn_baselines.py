@@ -109,3 +109,12 @@ def test_tree_importances_equal_sklearn_extra_trees(max_features, min_samples_le
         np.testing.assert_array_equal(got, want)
     constant = _extra_trees_importances(X, np.zeros(120), seed=0, n_jobs=None, **kw)
     assert (constant == 0).all()
+
+
+def test_degree_scores_undirected_counts_every_edge_of_a_gene_once():
+    # edges 0-2, 2-0 (the same undirected edge twice), 1-2, 3-0: degrees 0:2, 1:1, 2:2, 3:1
+    pos = np.array([[0, 2, 1, 3], [2, 0, 2, 0]])
+    S = degree_scores(pos, 4, [0, 1], undirected=True)
+    assert S[0, 3] == (1 + 2) * (1 + 1) and S[1, 2] == (1 + 1) * (1 + 2)
+    # directed: gene 3 has no in-edge, so TF 0 -> 3 only sees TF 0's out-degree
+    assert degree_scores(pos, 4, [0, 1])[0, 3] == (1 + 1) * (1 + 0)

@@ -132,3 +132,22 @@ def test_legacy_split_files_with_degree_matched_negatives(bench):
         tl.benchmark_grn(legacy, negatives="hard", methods=["degree"])
     with pytest.raises(InputError, match="method"):
         tl.benchmark_grn(legacy, methods=["nope"])
+
+
+def test_degree_only_counts_both_directions_for_an_undirected_reference(bench, monkeypatch):
+    import gnngeno.baselines as baselines
+
+    seen = []
+    real = baselines.degree_scores
+
+    def spy(*args, undirected=False, **kwargs):
+        seen.append(undirected)
+        return real(*args, undirected=undirected, **kwargs)
+
+    monkeypatch.setattr(baselines, "degree_scores", spy)
+    string = GRNBenchmark(adata=bench.adata, network=bench.network, tfs=bench.tfs,
+                          name="hHEP/STRING")  # STRING: undirected by name
+    for b in (bench, string):
+        tl.benchmark_grn(b, split="target", methods=["degree"], **FAST)
+    tl.benchmark_grn(bench, split="target", methods=["degree"], undirected=True, **FAST)
+    assert seen == [False, True, True]
