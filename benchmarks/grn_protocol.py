@@ -102,10 +102,15 @@ def summarise(res: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
     return cell.unstack("negatives")
 
 
+def _mean_auroc(res: pd.DataFrame) -> pd.DataFrame:
+    """Mean AUROC over seeds: rows dataset x split x negatives, columns methods."""
+    m = res.groupby(["dataset", "split", "negatives", "method"], sort=False)["auroc"].mean()
+    return m.unstack("method")
+
+
 def verdict(res: pd.DataFrame, margin: float = 0.05) -> pd.DataFrame:
     """Model minus degree-only AUROC (mean over seeds) per dataset x split x negatives."""
-    m = res.groupby(["dataset", "split", "negatives", "method"], sort=False)["auroc"].mean()
-    m = m.unstack("method")
+    m = _mean_auroc(res)
     out = pd.DataFrame({MODEL: m[MODEL], "degree-only": m["degree-only"]})
     out["difference"] = out[MODEL] - out["degree-only"]
     out[f"beats by >= {margin}"] = out["difference"] >= margin
@@ -115,8 +120,7 @@ def verdict(res: pd.DataFrame, margin: float = 0.05) -> pd.DataFrame:
 def control(res: pd.DataFrame, tolerance: float = 0.02) -> tuple[pd.DataFrame, str]:
     """The shuffled-prior control minus the best baseline (mean AUROC over seeds) per dataset x
     split x negatives, and how many cells are within ``tolerance`` of it, above or below."""
-    m = res.groupby(["dataset", "split", "negatives", "method"], sort=False)["auroc"].mean()
-    m = m.unstack("method")
+    m = _mean_auroc(res)
     base = [c for c in BASELINES if c in m.columns]
     out = pd.DataFrame({"best baseline": m[base].idxmax(axis=1), "its AUROC": m[base].max(axis=1),
                         "control": m[CONTROL]})

@@ -148,16 +148,16 @@ def _lookup(S: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     return S.to_numpy()[r, c]
 
 
-def _degree(prior: pd.DataFrame, test: pd.DataFrame, undirected: bool) -> np.ndarray:
-    if undirected:  # every undirected edge once, counted at both of its genes
-        ends = np.sort(prior[["source", "target"]].to_numpy(str), axis=1)
-        ends = pd.DataFrame(ends).drop_duplicates().to_numpy()
-        out_d = in_d = pd.Series(ends.ravel()).value_counts()
-    else:
-        out_d = prior["source"].value_counts()
-        in_d = prior["target"].value_counts()
-    return ((1 + test["source"].map(out_d).fillna(0).to_numpy())
-            * (1 + test["target"].map(in_d).fillna(0).to_numpy()))
+def _degree(task: Task, prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Degree-only scores of the test pairs from the prior (``gnngeno.baselines.degree_scores``;
+    undirected for STRING)."""
+    from gnngeno.baselines import degree_scores
+
+    pos = np.stack([task.genes.get_indexer(prior["source"]),
+                    task.genes.get_indexer(prior["target"])])
+    S = degree_scores(pos, len(task.genes), task.genes.get_indexer(task.tfs),
+                      undirected=task.undirected)
+    return _lookup(pd.DataFrame(S, index=task.tfs, columns=task.genes), test)
 
 
 def _ours(task: Task, prior: pd.DataFrame, test: pd.DataFrame, seed: int, tag: str,
@@ -195,7 +195,7 @@ def run_one(task: Task, protocol: str, seed: int, methods: list[str]) -> list[di
         elif m == NO_GRAPH:
             s, info = _ours(task, prior, test, seed, protocol[:3], ["--no-message-passing"])
         elif m == "degree-only":
-            s = _degree(prior, test, task.undirected)
+            s = _degree(task, prior, test)
         else:
             method = {"|Pearson|": "pearson", "|Spearman|": "spearman",
                       "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2"}[m]
