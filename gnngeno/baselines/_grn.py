@@ -226,7 +226,7 @@ def _edges(scores: np.ndarray, tfs: list[str], genes: list[str]) -> pd.DataFrame
 
 def grn_baseline(adata, method: str, *, tfs: Sequence[str] | None = None,
                  prior: pd.DataFrame | None = None, layer: str | None = None,
-                 seed: int | None = None, **kwargs) -> pd.DataFrame:
+                 seed: int | None = None, undirected: bool = False, **kwargs) -> pd.DataFrame:
     """Score every TF -> gene candidate of an AnnData with a baseline.
 
     Parameters
@@ -244,6 +244,9 @@ def grn_baseline(adata, method: str, *, tfs: Sequence[str] | None = None,
         Expression layer (``None``: ``adata.X``).
     seed
         For ``"tree"`` and ``"boosting"``.
+    undirected
+        For ``"degree"``: the prior's edges have no direction (e.g. STRING), so a gene's
+        degree counts every edge it touches (see :func:`degree_scores`).
     **kwargs
         Passed to :func:`tree_scores` or :func:`boosting_scores`.
 
@@ -269,7 +272,7 @@ def grn_baseline(adata, method: str, *, tfs: Sequence[str] | None = None,
         net = align_network(prior, genes, what="the prior network")
         idx = pd.Index(genes)
         pos = np.stack([idx.get_indexer(net[keys.SOURCE]), idx.get_indexer(net[keys.TARGET])])
-        S = degree_scores(pos, len(genes), tf_index)
+        S = degree_scores(pos, len(genes), tf_index, undirected=undirected)
     elif method == "boosting":
         S = boosting_scores(X, tf_index, seed=seed, **kwargs)
     else:

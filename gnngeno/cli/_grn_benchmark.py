@@ -20,8 +20,10 @@ _SPLIT_HELP = (
 _NEGATIVES_HELP = (
     "Which test negatives, i.e. whether degree alone can win: uniform (every TF x gene non-edge "
     "of the test part, or the split files' own; degree alone often scores high there) or "
-    "degree-matched (negatives with the TF out-degree and target in-degree distributions of "
-    "the test positives, so that degree alone ranks at chance); comma-separated for both.")
+    "degree-matched (negatives with exactly the TFs and targets of the test positives, each "
+    "as often, so that degree alone ranks at chance; on a dense reference the positives of "
+    "TFs or targets with too few free pairs are left out with as many negatives, and a "
+    "warning says how many); comma-separated for both.")
 _METHODS_HELP = (
     "Comma-separated rows: gcn, gat, gatv2 (the model of 'gnngeno grn'), no-graph (the model "
     "without message passing), shuffled-prior (the model on training edges whose TFs are "

@@ -8,16 +8,19 @@ from ._grn_graph import (  # noqa: F401
     expression_features,
     message_graph,
 )
+from ._grn_negatives import (  # noqa: F401
+    degree_matched_negatives,
+    degree_matched_pairs,
+    pair_keys,
+    uniform_negatives,
+)
 from ._grn_splits import (  # noqa: F401
     GRN_SPLITS,
     NEGATIVE_SCHEMES,
     cross_reference_split,
-    degree_matched_negatives,
-    pair_keys,
     split_grn,
     split_leaks,
     training_negatives,
-    uniform_negatives,
 )
 from ._link_split import (  # noqa: F401
     SPLIT_METHODS,

@@ -28,9 +28,12 @@ Negatives (``negatives=``)
     Every TF x gene non-edge of the part (the full candidate space of its TFs and targets),
     or ``negative_ratio`` per positive drawn uniformly from it.
 ``"degree-matched"``
-    Each negative pairs the TF of one random test positive with the target of another, so
-    that the TF out-degree and target in-degree distributions of the negatives match those
-    of the positives: a score that knows only degrees ranks them at chance.
+    The test positives' TFs paired with a permutation of their targets, repaired by swaps
+    (:func:`degree_matched_pairs`): every TF and every target occurs among the negatives
+    exactly as often as among the positives, so a score that knows only degrees ranks them
+    at chance. On a dense reference (e.g. ChIP-seq networks where a TF binds most genes)
+    some TFs have more test positives than free pairs: those positives are left out with as
+    many negatives rather than letting hubs go missing from the negatives.
 
 In both cases negatives are drawn **after** the split, never among the positives of the whole
 reference (in either direction for an undirected reference such as STRING), never among
@@ -41,137 +44,16 @@ so that one training serves both schemes.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import InputError, InputWarning, check_choice, check_fractions
+from .._validate import InputError, check_choice, check_fractions
+from ._grn_negatives import _forbidden, _test_negatives, pair_keys, uniform_negatives
 from ._link_split import LinkSplit, _all_candidates, _cut, _keys_of, split_edges
 
 GRN_SPLITS = ("random", "tf", "target", "both", "cross-reference")
 NEGATIVE_SCHEMES = ("uniform", "degree-matched")
-
-
-def pair_keys(pairs: np.ndarray, n_genes: int, *, undirected: bool = False) -> np.ndarray:
-    """One integer per pair (``source * n_genes + target``); with ``undirected=True`` the
-    smaller position comes first, so ``(u, v)`` and ``(v, u)`` get the same key."""
-    p = np.asarray(pairs, dtype=np.int64).reshape(2, -1)
-    if undirected:
-        p = np.stack([p.min(axis=0), p.max(axis=0)])
-    return _keys_of(p, n_genes)
-
-
-def _forbidden(n: int, undirected: bool, *pair_sets: np.ndarray) -> np.ndarray:
-    parts = [pair_keys(p, n, undirected=undirected) for p in pair_sets if p is not None]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-
-
-def _allowed(pairs: np.ndarray, n: int, undirected: bool, forbidden: np.ndarray) -> np.ndarray:
-    return (pairs[0] != pairs[1]) & ~np.isin(pair_keys(pairs, n, undirected=undirected), forbidden)
-
-
-def degree_matched_negatives(
-    positives: np.ndarray,
-    *,
-    n_genes: int,
-    num: int,
-    forbidden: Sequence[np.ndarray] = (),
-    undirected: bool = False,
-    seed: int = 0,
-    max_rounds: int = 50,
-) -> np.ndarray:
-    """Negatives whose TF out-degree and target in-degree distributions match ``positives``.
-
-    Negative ``i`` keeps the TF of a positive (each positive's TF is used once per round of
-    ``len(positives)`` negatives) and takes the target of another random positive (a
-    configuration-model draw); a target that gives a self-pair, a repeat or a pair of
-    ``forbidden`` (in both directions when ``undirected``) is redrawn, up to ``max_rounds``
-    times.
-
-    Parameters
-    ----------
-    positives
-        ``(2, E)`` positive pairs whose degrees are matched.
-    n_genes
-        Number of genes.
-    num
-        Number of negatives wanted (fewer are returned, with a warning, when the degree
-        sequence does not allow them).
-    forbidden
-        Pair arrays never returned (all positives of the reference, training pairs, ...).
-    undirected
-        Treat ``(u, v)`` and ``(v, u)`` as the same pair.
-    seed
-        Seed of the draws.
-
-    Returns
-    -------
-    ``(2, <= num)`` int64 pairs.
-    """
-    pos = np.asarray(positives, dtype=np.int64).reshape(2, -1)
-    if pos.shape[1] == 0 or num <= 0:
-        return np.zeros((2, 0), np.int64)
-    rng = np.random.default_rng(seed)
-    bad = _forbidden(n_genes, undirected, pos, *forbidden)
-    # slot i keeps the source of a positive (the out-degree distribution is exact while the
-    # TF has free pairs); only its target is redrawn until the pair is allowed
-    src = np.concatenate([rng.permutation(pos[0]) for _ in range(-(-num // pos.shape[1]))])[:num]
-    done = np.full(num, -1, np.int64)
-    for _ in range(max_rounds):
-        todo = np.flatnonzero(done < 0)
-        if len(todo) == 0:
-            break
-        cand = np.stack([src[todo], rng.choice(pos[1], len(todo))])
-        ok = _allowed(cand, n_genes, undirected, bad)
-        keys = pair_keys(cand, n_genes, undirected=undirected)
-        _, first = np.unique(keys, return_index=True)  # one slot per new pair this round
-        ok &= np.isin(np.arange(len(todo)), first)
-        done[todo[ok]] = _keys_of(cand[:, ok], n_genes)
-        bad = np.union1d(bad, keys[ok])
-    got = done[done >= 0]
-    if len(got) < num:
-        warnings.warn(f"only {len(got)} of {num} degree-matched negatives could be drawn (the "
-                      "positives' TFs and targets leave few free pairs).", InputWarning,
-                      stacklevel=2)
-    return np.stack([got // n_genes, got % n_genes])
-
-
-def uniform_negatives(
-    candidates: np.ndarray,
-    *,
-    n_genes: int,
-    num: int | None = None,
-    forbidden: Sequence[np.ndarray] = (),
-    undirected: bool = False,
-    seed: int = 0,
-) -> np.ndarray:
-    """The ``candidates`` that are not ``forbidden`` (in both directions when ``undirected``),
-    all of them (``num=None``: the full candidate space) or ``num`` drawn uniformly."""
-    cand = np.asarray(candidates, dtype=np.int64).reshape(2, -1)
-    cand = cand[:, _allowed(cand, n_genes, undirected, _forbidden(n_genes, undirected, *forbidden))]
-    if undirected:
-        _, first = np.unique(pair_keys(cand, n_genes, undirected=True), return_index=True)
-        cand = cand[:, np.sort(first)]
-    if num is None or num >= cand.shape[1]:
-        return cand
-    pick = np.random.default_rng(seed).choice(cand.shape[1], int(num), replace=False)
-    return cand[:, np.sort(pick)]
-
-
-def _test_negatives(test_pos, candidates, *, n, negatives, ratio, forbidden, undirected,
-                    tfs_with_positive, seed) -> np.ndarray:
-    if tfs_with_positive:
-        candidates = candidates[:, np.isin(candidates[0], test_pos[0])]
-    if negatives == "uniform":
-        num = None if ratio is None else int(round(ratio * test_pos.shape[1]))
-        return uniform_negatives(candidates, n_genes=n, num=num, forbidden=forbidden,
-                                 undirected=undirected, seed=seed)
-    num = int(round((1.0 if ratio is None else ratio) * test_pos.shape[1]))
-    neg = degree_matched_negatives(test_pos, n_genes=n, num=num, forbidden=forbidden,
-                                   undirected=undirected, seed=seed)
-    # stay inside the part's candidate space (e.g. a held-out TF's pairs)
-    return neg[:, np.isin(_keys_of(neg, n), _keys_of(candidates, n))]
 
 
 def _both_split(pos, *, n_genes, tf_index, fr, seed) -> LinkSplit:
@@ -295,20 +177,23 @@ def _finish(base: LinkSplit, reference: np.ndarray, *, negatives, ratio, tfs_wit
                          _forbidden(n, True, reference))
         base.val_pairs, base.val_labels = base.val_pairs[:, keep], base.val_labels[keep]
     cand = base.test_pairs if test_candidates is None else test_candidates
-    neg = _test_negatives(test_pos, cand, n=n, negatives=negatives, ratio=ratio,
-                          forbidden=[reference, train_pos, base.val_pairs],
-                          undirected=undirected, tfs_with_positive=tfs_with_positive, seed=seed)
-    pairs = np.concatenate([test_pos, neg], axis=1).astype(np.int64)
-    labels = np.concatenate([np.ones(test_pos.shape[1]), np.zeros(neg.shape[1])])
-    if base.test_pairs.shape[1] and labels.sum() == 0:
-        raise InputError("the test part of the split has no positive edge; pass a larger "
-                         "reference network, another split or seed.")
+    drawn_pos, neg = _test_negatives(test_pos, cand, n=n, negatives=negatives, ratio=ratio,
+                                     forbidden=[reference, train_pos, base.val_pairs],
+                                     undirected=undirected,
+                                     tfs_with_positive=tfs_with_positive, seed=seed)
     if test_pos.shape[1] and neg.shape[1] == 0:
         raise InputError(f"no {negatives} test negative could be drawn: the test positives' "
                          "TFs and targets leave no free pair. Hold out more TFs or targets "
                          "(fractions), or use negatives='uniform'.")
+    pairs = np.concatenate([drawn_pos, neg], axis=1).astype(np.int64)
+    labels = np.concatenate([np.ones(drawn_pos.shape[1]), np.zeros(neg.shape[1])])
+    if base.test_pairs.shape[1] and labels.sum() == 0:
+        raise InputError("the test part of the split has no positive edge; pass a larger "
+                         "reference network, another split or seed.")
     info = {**base.info, "negatives": negatives, "undirected": bool(undirected),
             "negative_ratio": ratio, "tfs_with_positive": bool(tfs_with_positive)}
+    if drawn_pos.shape[1] < test_pos.shape[1]:  # the full candidate space keeps them all
+        info["all_test_positives"] = test_pos
     return LinkSplit(n, base.tf_index, train_pos, base.val_pairs, base.val_labels, pairs,
                      labels, neg_sources=base.neg_sources, neg_targets=base.neg_targets,
                      train_neg=base.train_neg, method=base.method, info=info)
@@ -420,5 +305,5 @@ def split_leaks(split: LinkSplit) -> dict[str, int]:
     return out
 
 
-__all__ = ["GRN_SPLITS", "NEGATIVE_SCHEMES", "cross_reference_split", "degree_matched_negatives",
-           "pair_keys", "split_grn", "split_leaks", "training_negatives", "uniform_negatives"]
+__all__ = ["GRN_SPLITS", "NEGATIVE_SCHEMES", "cross_reference_split", "split_grn", "split_leaks",
+           "training_negatives"]

@@ -46,7 +46,7 @@ def _positions(net: pd.DataFrame, genes: pd.Index) -> np.ndarray:
 
 
 def _legacy_split(bench, genes, tf_index, negatives, undirected, seed):
-    from ..data import degree_matched_negatives, split_from_pairs
+    from ..data import degree_matched_pairs, split_from_pairs
 
     if not bench.splits:
         raise InputError(f"{bench.name or 'the benchmark'} holds no split files; use "
@@ -55,12 +55,15 @@ def _legacy_split(bench, genes, tf_index, negatives, undirected, seed):
     sp_.info["undirected"] = bool(undirected)
     if negatives == "degree-matched":
         test_pos = sp_.test_pairs[:, sp_.test_labels == 1]
-        neg = degree_matched_negatives(
-            test_pos, n_genes=len(genes), num=test_pos.shape[1], undirected=undirected,
+        all_pos = test_pos
+        test_pos, neg = degree_matched_pairs(
+            test_pos, n_genes=len(genes), undirected=undirected,
             forbidden=[_positions(bench.network, genes), sp_.train_pos, sp_.val_pairs,
                        sp_.train_neg], seed=seed)
         sp_.test_pairs = np.concatenate([test_pos, neg], axis=1)
         sp_.test_labels = np.r_[np.ones(test_pos.shape[1]), np.zeros(neg.shape[1])]
+        if test_pos.shape[1] < all_pos.shape[1]:
+            sp_.info["all_test_positives"] = all_pos
     return sp_
 
 
@@ -214,7 +217,10 @@ def evaluate_split(S: np.ndarray, sp_) -> dict[str, float]:
     held = sp_.info.get("test_groups")  # an inductive split ranks its own part only
     sources = held if sp_.method in ("tf", "both") else None
     targets = held if sp_.method in ("target", "both") else None
-    full = full_space_metrics(S, pairs[:, y == 1], tf_index=sp_.tf_index,
+    # degree-matched splits of dense references score a subset of the test positives; the
+    # full candidate space has all of them
+    full = full_space_metrics(S, sp_.info.get("all_test_positives", pairs[:, y == 1]),
+                              tf_index=sp_.tf_index,
                               exclude=np.concatenate(exclude, axis=1), sources=sources,
                               targets=targets)
     return {**{k: res[k] for k in ("auroc", "auprc", "auprc_ratio", "epr", "density")},
@@ -295,9 +301,12 @@ def benchmark_grn(
         ground truth of the same cells).
     negatives
         ``"uniform"`` (every TF x gene non-edge of the test part, or the given files'
-        negatives for ``"legacy"``) and/or ``"degree-matched"`` (negatives with the TF
-        out-degree and target in-degree distributions of the test positives: degree-only
-        ranks them at chance). Several schemes share one training per seed.
+        negatives for ``"legacy"``) and/or ``"degree-matched"`` (negatives with exactly the
+        TFs and targets of the test positives, each as often: degree-only ranks them at
+        chance; on a dense reference the sampled-pair metrics cover the matched subset of
+        the test positives, see :func:`gnngeno.data.degree_matched_pairs`, and ``n_pos`` says
+        how many; the full-space metrics keep every test positive). Several schemes share
+        one training per seed.
     methods
         Rows: ``"gcn"``/``"gat"``/``"gatv2"`` (:class:`gnngeno.models.GRNPredictor` built and
         trained as :func:`gnngeno.tl.infer_grn` does for a given split), ``"no-graph"`` (the

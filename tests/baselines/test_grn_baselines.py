@@ -57,6 +57,17 @@ def test_grn_baseline_on_simulated_data(sim):
         grn_baseline(adata, "degree")
 
 
+def test_grn_baseline_degree_of_an_undirected_prior(sim):
+    adata, net = sim
+    tf, gene = net["source"].iloc[0], adata.var_names[-1]
+    # one edge given as gene -> TF: undirected, it adds to the TF's degree as well
+    prior = net.iloc[:1].assign(source=gene, target=tf)
+    score = {u: grn_baseline(adata, "degree", prior=prior, undirected=u).set_index(
+        ["source", "target"])["score"] for u in (False, True)}
+    assert score[False][(tf, gene)] == 1 * 1  # directed: no out-edge of tf, no in-edge of gene
+    assert score[True][(tf, gene)] == 2 * 2
+
+
 def test_tree_scores_on_ranks_ignore_monotone_transforms():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 5))

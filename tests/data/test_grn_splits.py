@@ -9,12 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gnngeno import InputError
+from gnngeno import InputError, InputWarning
 from gnngeno.baselines import degree_scores
 from gnngeno.data import (
     LinkSplit,
     cross_reference_split,
     degree_matched_negatives,
+    degree_matched_pairs,
     pair_keys,
     split_grn,
     split_leaks,
@@ -141,6 +142,50 @@ def test_degree_matched_negatives_defeat_degree_only():
             assert abs(tn.shape[1] - tp.shape[1]) <= 0.1 * tp.shape[1]
     assert ranks["uniform"] > 0.7
     assert abs(ranks["degree-matched"] - 0.5) < ranks["uniform"] - 0.5 - 0.1
+
+
+def _counts(pairs: np.ndarray, side: int) -> np.ndarray:
+    return np.bincount(pairs[side], minlength=N)
+
+
+def test_degree_matched_pairs_have_exactly_the_positives_tfs_and_targets():
+    rng = np.random.default_rng(3)  # sparse, no hub: every negative can be placed
+    pairs = np.unique(np.stack([rng.choice(TFS, 250), rng.integers(10, N, 250)]), axis=1)
+    pos, forbid = pairs[:, :150], pairs[:, 150:]  # forbid: e.g. training edges
+    kept, neg = degree_matched_pairs(pos, n_genes=N, forbidden=[forbid], seed=1)
+    assert kept.shape[1] == neg.shape[1] == pos.shape[1]  # a sparse network: nothing left out
+    np.testing.assert_array_equal(_counts(neg, 0), _counts(pos, 0))
+    np.testing.assert_array_equal(_counts(neg, 1), _counts(pos, 1))
+    assert not np.isin(_keys(neg), _keys(np.concatenate([pos, forbid], axis=1))).any()
+    assert len(np.unique(_keys(neg))) == neg.shape[1] and (neg[0] != neg[1]).all()
+    # inside a candidate space (e.g. a held-out part): only its pairs
+    cand = np.stack(np.meshgrid(TFS, np.arange(0, N, 2))).reshape(2, -1)
+    sub = pos[:, pos[1] % 2 == 0]
+    kept, neg = degree_matched_pairs(sub, n_genes=N, candidates=cand, seed=1)
+    assert np.isin(_keys(neg), _keys(cand)).all()
+    np.testing.assert_array_equal(_counts(neg, 1), _counts(kept, 1))
+
+
+def test_dense_reference_keeps_a_matched_subset_that_degree_only_cannot_rank():
+    # 10 TFs x 40 targets, the hub TFs regulate almost every target: their test positives
+    # outnumber their free pairs, so a plain draw would leave hubs out of the negatives
+    rng = np.random.default_rng(0)
+    n_t = 40
+    dense = np.array([[t, g] for t in range(10) for g in range(10, 10 + n_t)
+                      if rng.random() < (0.95 if t < 3 else 0.3)]).T
+    test = rng.random(dense.shape[1]) < 0.3
+    train, test_pos = dense[:, ~test], dense[:, test]
+    with pytest.warns(InputWarning, match="left out"):
+        kept, neg = degree_matched_pairs(test_pos, n_genes=N, forbidden=[dense], seed=0)
+    assert 0 < kept.shape[1] < test_pos.shape[1] and kept.shape[1] == neg.shape[1]
+    np.testing.assert_array_equal(_counts(neg, 0), _counts(kept, 0))
+    np.testing.assert_array_equal(_counts(neg, 1), _counts(kept, 1))
+    assert np.isin(_keys(kept), _keys(test_pos)).all()
+    # any score that adds a TF term and a target term has the same mean on both sides
+    S = np.log(degree_scores(train, N, np.arange(10)))  # log(1 + out) + log(1 + in)
+    assert S[kept[0], kept[1]].mean() == pytest.approx(S[neg[0], neg[1]].mean())
+    again = degree_matched_pairs(test_pos, n_genes=N, forbidden=[dense], seed=0)
+    np.testing.assert_array_equal(again[1], neg)
 
 
 def test_degree_matched_negatives_avoid_forbidden_pairs_and_repeat_with_seed():
