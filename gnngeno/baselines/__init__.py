@@ -6,13 +6,14 @@ from ._grn import (  # noqa: F401
     boosting_scores,
     correlation_scores,
     degree_scores,
+    expression_degree_scores,
     grn_baseline,
     rank_genes,
     tree_scores,
 )
 
-__all__ = ["GRN_BASELINES", "boosting_scores", "correlation_scores", "degree_scores", "grn_baseline",
-           "rank_genes", "tree_scores"]
+__all__ = ["GRN_BASELINES", "boosting_scores", "correlation_scores", "degree_scores",
+           "expression_degree_scores", "grn_baseline", "rank_genes", "tree_scores"]
 
 from ._sequence import (  # noqa: E402, F401
     SequenceLogisticRegression,

@@ -16,7 +16,12 @@ from .. import _keys as keys
 from .._logging import progress
 from .._settings import resolve_seed
 from .._validate import InputError, align_network, check_adata, check_choice, check_tfs
-from ..data._grn_graph import correlation, log_normalise_if_counts, standardise_genes
+from ..data._grn_graph import (
+    correlation,
+    expression_features,
+    log_normalise_if_counts,
+    standardise_genes,
+)
 
 GRN_BASELINES = ("pearson", "spearman", "degree", "tree", "boosting")
 
@@ -48,14 +53,86 @@ def degree_scores(train_pos: np.ndarray, n_genes: int, tf_index: Sequence[int], 
     shows its degree through the edges it has as a regulator.
     """
     pos = np.asarray(train_pos, dtype=np.int64).reshape(2, -1)
-    if undirected:
-        keys = np.unique(np.minimum(pos[0], pos[1]) * n_genes + np.maximum(pos[0], pos[1]))
-        deg = (np.bincount(keys // n_genes, minlength=n_genes)
-               + np.bincount(keys % n_genes, minlength=n_genes)).astype(float)
-        return np.outer(1.0 + deg[np.asarray(tf_index)], 1.0 + deg)
-    out_deg = np.bincount(pos[0], minlength=n_genes).astype(float)
-    in_deg = np.bincount(pos[1], minlength=n_genes).astype(float)
+    out_deg, in_deg = _degrees(pos, n_genes, undirected)
     return np.outer(1.0 + out_deg[np.asarray(tf_index)], 1.0 + in_deg)
+
+
+def _degrees(pos: np.ndarray, n_genes: int, undirected: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Out- and in-degrees of ``pos`` (for an undirected reference both are a gene's degree
+    over every edge it touches, each undirected edge once)."""
+    if undirected:
+        keys_ = np.unique(np.minimum(pos[0], pos[1]) * n_genes + np.maximum(pos[0], pos[1]))
+        deg = (np.bincount(keys_ // n_genes, minlength=n_genes)
+               + np.bincount(keys_ % n_genes, minlength=n_genes)).astype(float)
+        return deg, deg
+    return (np.bincount(pos[0], minlength=n_genes).astype(float),
+            np.bincount(pos[1], minlength=n_genes).astype(float))
+
+
+def expression_degree_scores(X, train_pos: np.ndarray, tf_index: Sequence[int], *,
+                             unseen_sources: Sequence[int] = (),
+                             unseen_targets: Sequence[int] = (), undirected: bool = False,
+                             n_components: int = 64, seed: int | None = None) -> np.ndarray:
+    """Degree-only scores in which genes held out of training get the degree their expression
+    predicts.
+
+    Degree-only gives every gene without training edges degree 0, so it cannot rank the pairs
+    of held-out TFs or targets. How many edges a gene has is, however, partly written in its
+    expression profile, and any model with expression node features can learn that from the
+    training degrees alone. Here a ridge regression (penalty chosen by leave-one-out over a
+    fixed grid) from the genes' expression features (:func:`gnngeno.data.expression_features`)
+    to ``log(1 + out-degree)``, fitted on the TFs not in ``unseen_sources``, predicts the
+    out-degree of ``unseen_sources``; the same for in-degrees, fitted on the genes not in
+    ``unseen_targets`` (for an undirected reference one regression of the degree over every
+    edge, for the unseen genes that have no training edge at all: a held-out STRING target
+    still shows the edges it has as a regulator). Other genes keep their training degrees, so
+    on transductive splits (nothing unseen) this is degree-only.
+
+    Parameters
+    ----------
+    X
+        Cells x genes expression (counts are log-normalised first).
+    train_pos
+        ``(2, E)`` training edges (gene positions).
+    tf_index
+        Gene positions of the TFs (the rows).
+    unseen_sources, unseen_targets
+        Genes held out of training as regulators / as targets (e.g. the held-out TFs of a
+        held-out-TF split).
+    undirected
+        The reference has no direction (STRING), as in :func:`degree_scores`.
+    n_components, seed
+        Of the expression features.
+
+    Returns
+    -------
+    ``(n_tfs, n_genes)`` scores ``(1 + out-degree) * (1 + in-degree)`` with predicted degrees.
+    """
+    from sklearn.linear_model import RidgeCV
+
+    pos = np.asarray(train_pos, dtype=np.int64).reshape(2, -1)
+    X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
+    n, tf_index = X.shape[1], np.asarray(tf_index, dtype=np.int64)
+    out_deg, in_deg = (d.copy() for d in _degrees(pos, n, undirected))
+    src = np.unique(np.asarray(unseen_sources, dtype=np.int64))
+    tgt = np.unique(np.asarray(unseen_targets, dtype=np.int64))
+    if undirected:
+        src = tgt = np.union1d(src, tgt)
+    if len(src) or len(tgt):
+        feats = expression_features(X, n_components=min(n_components, n - 1),
+                                    seed=resolve_seed(seed))
+        grid = np.logspace(-2, 4, 13)
+        is_tf = np.zeros(n, bool)
+        is_tf[tf_index] = True
+        every = np.ones(n, bool)  # an undirected degree is learnt over every gene
+        for deg, unseen, pool in ((out_deg, src, every if undirected else is_tf),
+                                  (in_deg, tgt, every)):
+            fit = pool & ~np.isin(np.arange(n), unseen)
+            blank = unseen[deg[unseen] == 0]  # an undirected gene may show edges it keeps
+            if len(blank) and fit.sum() >= 3:
+                model = RidgeCV(alphas=grid).fit(feats[fit], np.log1p(deg[fit]))
+                deg[blank] = np.expm1(np.clip(model.predict(feats[blank]), 0.0, None))
+    return np.outer(1.0 + out_deg[tf_index], 1.0 + in_deg)
 
 
 def tree_scores(X, tf_index: Sequence[int], *, targets: Sequence[int] | None = None,

@@ -52,11 +52,13 @@ def degree_matched_pairs(
     gene's count among the negatives' TFs and targets exactly that of the positives, so that a
     score that knows only degrees ranks them at chance.
 
-    On a dense reference a TF can have more test positives than free pairs left: its
-    negatives that cannot be placed are dropped, and so are as many of its positives (those
-    whose targets are most over-represented among the positives), so the two distributions
-    stay matched instead of leaving the negatives short of hub TFs (which would hand a
-    degree-only score the win).
+    On a dense reference a TF or a target can have more test positives than free pairs left:
+    the negatives that cannot be placed are dropped, then positives and negatives are trimmed,
+    alternately by TF and by target (first the pairs whose other gene is most
+    over-represented), until every TF and every target has as many negatives as positives
+    (``num / E`` times as many). The scored subset is smaller but stays matched, instead of
+    leaving the negatives short of hub TFs and targets, which would hand a degree-only score
+    the win.
 
     Parameters
     ----------
@@ -79,8 +81,8 @@ def degree_matched_pairs(
     Returns
     -------
     ``(kept positives, negatives)``, ``(2, E')`` and ``(2, ~ E' * num / E)`` int64 pairs;
-    ``E' < E`` only when some TF's positives could not all be matched (an ``InputWarning``
-    says how many were left out).
+    ``E' < E`` only when some TF's or target's positives could not all be matched (an
+    ``InputWarning`` says how many were left out).
     """
     pos = np.asarray(positives, dtype=np.int64).reshape(2, -1)
     n_pos = pos.shape[1]

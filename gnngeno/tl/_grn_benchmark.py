@@ -25,14 +25,15 @@ from .. import _keys as keys
 from .._validate import InputError, check_choice
 
 GRN_METHODS = ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior", "pearson", "spearman",
-               "degree", "tree", "grnboost2")
+               "degree", "degree-expression", "tree", "grnboost2")
 #: The rows of every protocol table.
-DEFAULT_METHODS = ("gcn", "no-graph", "shuffled-prior", "degree", "pearson", "spearman", "tree",
-                   "grnboost2")
+DEFAULT_METHODS = ("gcn", "no-graph", "shuffled-prior", "degree", "degree-expression", "pearson",
+                   "spearman", "tree", "grnboost2")
 BENCHMARK_SPLITS = ("legacy", "random", "tf", "target", "both", "cross-reference")
 #: ``split`` of the rows that score the legacy models on the repaired split files.
 REPAIRED_SPLIT = "legacy (repaired)"
 _LABELS = {"pearson": "|Pearson|", "spearman": "|Spearman|", "degree": "degree-only",
+           "degree-expression": "degree from expression",
            "tree": "tree (GENIE3-style)", "grnboost2": "GRNBoost2-style boosting"}
 _METRICS = ("auroc", "auprc", "auprc_ratio", "epr", "epr_tf", "auroc_low_degree",
             "auroc_high_degree", "full_auroc", "full_auprc", "full_auprc_ratio", "density",
@@ -167,7 +168,13 @@ def _model_scores(method, bench, sp_, seed, model_kwargs, train_kwargs) -> tuple
 
 def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_kwargs,
                    boosting_kwargs, undirected: bool):
-    from ..baselines import boosting_scores, correlation_scores, degree_scores, tree_scores
+    from ..baselines import (
+        boosting_scores,
+        correlation_scores,
+        degree_scores,
+        expression_degree_scores,
+        tree_scores,
+    )
 
     X = bench.adata.X
     if m in ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior"):
@@ -175,6 +182,12 @@ def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_
     if m == "degree":
         return degree_scores(sp_.train_pos, sp_.n_genes, sp_.tf_index,
                              undirected=undirected), None
+    if m == "degree-expression":  # the held-out genes' degrees predicted from expression
+        held = np.asarray(sp_.info.get("test_groups", []), dtype=np.int64)
+        return expression_degree_scores(
+            X, sp_.train_pos, sp_.tf_index, undirected=undirected, seed=seed,
+            unseen_sources=held if sp_.method in ("tf", "both") else (),
+            unseen_targets=held if sp_.method in ("target", "both") else ()), None
     key = (m, tuple(sp_.tf_index))  # expression-only scores: the same for every split
     if key not in cache:
         if m == "tree":
@@ -313,7 +326,10 @@ def benchmark_grn(
         same model without message passing), ``"shuffled-prior"`` (the model trained on
         training edges whose TFs are permuted), ``"degree"`` (degree-only; for an undirected
         reference both ends count every edge of the gene, see
-        :func:`gnngeno.baselines.degree_scores`), ``"pearson"``,
+        :func:`gnngeno.baselines.degree_scores`), ``"degree-expression"`` (degree-only
+        with the degrees of the held-out TFs / targets predicted from their expression, see
+        :func:`gnngeno.baselines.expression_degree_scores`: what a model can learn from
+        degrees alone on an inductive split; degree-only on the others), ``"pearson"``,
         ``"spearman"`` (absolute correlation), ``"tree"`` (GENIE3-style extra-trees, Huynh-Thu
         et al., *PLoS ONE* 2010) and ``"grnboost2"`` (GRNBoost2-style gradient boosting with
         out-of-bag early stopping, Moerman et al., *Bioinformatics* 2019).

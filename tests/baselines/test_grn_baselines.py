@@ -11,6 +11,7 @@ from gnngeno.baselines import (
     boosting_scores,
     correlation_scores,
     degree_scores,
+    expression_degree_scores,
     grn_baseline,
     rank_genes,
     tree_scores,
@@ -129,3 +130,26 @@ def test_degree_scores_undirected_counts_every_edge_of_a_gene_once():
     assert S[0, 3] == (1 + 2) * (1 + 1) and S[1, 2] == (1 + 1) * (1 + 2)
     # directed: gene 3 has no in-edge, so TF 0 -> 3 only sees TF 0's out-degree
     assert degree_scores(pos, 4, [0, 1])[0, 3] == (1 + 1) * (1 + 0)
+
+
+def test_expression_degree_scores_predict_held_out_degrees_from_expression():
+    # 30 TFs; a TF's number of targets grows with how strongly it follows a shared factor
+    rng = np.random.default_rng(0)
+    n_cells, n_tfs, n_genes = 300, 30, 90
+    X = rng.normal(size=(n_cells, n_genes))
+    X[:, :n_tfs] += rng.normal(size=(n_cells, 1)) * np.linspace(0.2, 3.0, n_tfs)
+    pos = np.array([[tf, g] for tf in range(n_tfs)
+                    for g in rng.choice(np.arange(n_tfs, n_genes), 2 + tf, replace=False)]).T
+    held = np.array([3, 10, 17, 24, 28])
+    train = pos[:, ~np.isin(pos[0], held)]
+    tf_index = np.arange(n_tfs)
+    S = expression_degree_scores(X, train, tf_index, unseen_sources=held)
+    base = degree_scores(train, n_genes, tf_index)
+    keep = ~np.isin(tf_index, held)
+    np.testing.assert_allclose(S[keep], base[keep])  # seen TFs keep their degree
+    np.testing.assert_array_equal(base[3], base[28])  # degree-only: held-out TFs are tied
+    assert S[28, 0] > S[24, 0] > S[3, 0] and S[17, 0] > S[3, 0]
+    # nothing unseen: degree-only; undirected: the degree over every edge
+    np.testing.assert_allclose(expression_degree_scores(X, train, tf_index), base)
+    np.testing.assert_allclose(expression_degree_scores(X, train, tf_index, undirected=True),
+                               degree_scores(train, n_genes, tf_index, undirected=True))

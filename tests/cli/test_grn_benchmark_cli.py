@@ -70,7 +70,7 @@ def test_help_says_what_each_split_controls_for(capsys):
     assert main(["grn-benchmark", "--help"]) == 0
     text = re.sub(r"-\s+", "-", " ".join(capsys.readouterr().out.split()))  # wrapped at "-"
     for phrase in ("held-out TFs", "degree-matched", "cross-reference", "no-graph",
-                   "shuffled-prior", "grnboost2", "--repaired", "--plot",
+                   "shuffled-prior", "grnboost2", "degree-expression", "--repaired", "--plot",
                    "what the test controls for", "whether degree alone can win"):
         assert phrase in text
 

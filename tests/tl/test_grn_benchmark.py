@@ -26,10 +26,10 @@ def test_tidy_table_has_every_row_for_every_scheme_and_seed(bench, tmp_path):
     t = tl.benchmark_grn(bench, split="random", negatives=["uniform", "degree-matched"],
                          seeds=[0, 1], out=out, **FAST)
     assert list(t.columns[:5]) == ["dataset", "split", "negatives", "method", "seed"]
-    assert len(t) == 8 * 2 * 2
+    assert len(t) == 9 * 2 * 2
     assert set(t["method"]) == {"GCN", "GCN without message passing", "GCN on a shuffled prior",
-                                "degree-only", "|Pearson|", "|Spearman|", "tree (GENIE3-style)",
-                                "GRNBoost2-style boosting"}
+                                "degree-only", "degree from expression", "|Pearson|", "|Spearman|",
+                                "tree (GENIE3-style)", "GRNBoost2-style boosting"}
     assert not t.duplicated(["negatives", "method", "seed"]).any()
     for _, g in t.groupby(["negatives", "seed"]):  # the same test pairs for every method
         assert g["n_test"].nunique() == 1 and g["n_pos"].nunique() == 1
@@ -156,3 +156,24 @@ def test_degree_only_counts_both_directions_for_an_undirected_reference(bench, m
         tl.benchmark_grn(b, split="target", methods=["degree"], **FAST)
     tl.benchmark_grn(bench, split="target", methods=["degree"], undirected=True, **FAST)
     assert seen == [False, True, True]
+
+
+def test_degree_from_expression_predicts_the_held_out_genes(bench, monkeypatch):
+    import gnngeno.baselines as baselines
+
+    seen, real = [], baselines.expression_degree_scores
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(baselines, "expression_degree_scores", spy)
+    from gnngeno.tl._grn_benchmark import make_benchmark_split
+
+    held = make_benchmark_split(bench, split="tf", seed=0).info["test_groups"]
+    t = tl.benchmark_grn(bench, split="tf", methods=["degree", "degree-expression"])
+    np.testing.assert_array_equal(seen[-1]["unseen_sources"], held)
+    assert len(seen[-1]["unseen_targets"]) == 0
+    assert set(t["method"]) == {"degree-only", "degree from expression"}
+    r = tl.benchmark_grn(bench, split="random", methods=["degree", "degree-expression"])
+    assert r.set_index("method")["auroc"].nunique() == 1  # nothing unseen: degree-only
