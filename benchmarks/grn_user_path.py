@@ -20,7 +20,9 @@ Every ``gnngeno grn`` run is its own process with the command's defaults (5-fold
 pair features, one thread); "CPU s" is that process's user + system time and "peak MB" its
 peak resident memory. Baselines are computed here on the same pairs: degree-only from the
 prior ((1 + TF out-degree)(1 + target in-degree); for STRING, whose edges have no direction,
-each gene's degree over every edge it touches), |Pearson| / |Spearman|, and
+each gene's degree over every edge it touches), degree from expression (the same, with the
+out-degree of regulators without a known edge predicted from their expression:
+``gnngeno.baselines.expression_degree_scores``), |Pearson| / |Spearman|, and
 ``gnngeno.models.score_from_expression(method="genie3" | "grnboost2")`` (seed 0).
 
 Usage::
@@ -52,7 +54,8 @@ DATA = Path(os.environ.get("GNNGENO_SHARED_DATA", HERE.parent.parent / "shared" 
 DATASETS = [f"{c}/{r}" for c in ("mESC", "hHEP") for r in ("Specific", "Non-Specific", "STRING")]
 GNNGENO = [sys.executable, "-m", "gnngeno"]
 OURS, NO_GRAPH = "gnngeno grn (GCN)", "gnngeno grn --no-message-passing"
-BASELINES = ("degree-only", "|Pearson|", "|Spearman|", "GENIE3-style", "GRNBoost2-style")
+BASELINES = ("degree-only", "degree from expression", "|Pearson|", "|Spearman|", "GENIE3-style",
+             "GRNBoost2-style")
 
 
 def _folder(name: str) -> Path:
@@ -160,6 +163,21 @@ def _degree(task: Task, prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     return _lookup(pd.DataFrame(S, index=task.tfs, columns=task.genes), test)
 
 
+def _degree_from_expression(task: Task, prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Degree-only in which the test's regulators without a known edge get the out-degree their
+    expression predicts (``gnngeno.baselines.expression_degree_scores``)."""
+    from gnngeno.baselines import expression_degree_scores
+
+    pos = np.stack([task.genes.get_indexer(prior["source"]),
+                    task.genes.get_indexer(prior["target"])])
+    known = set(prior["source"]) | (set(prior["target"]) if task.undirected else set())
+    unseen = task.genes.get_indexer(sorted(set(test["source"]) - known))
+    S = expression_degree_scores(np.asarray(task.bench.adata.X, dtype=np.float64), pos,
+                                 task.genes.get_indexer(task.tfs), unseen_sources=unseen,
+                                 undirected=task.undirected, seed=0)
+    return _lookup(pd.DataFrame(S, index=task.tfs, columns=task.genes), test)
+
+
 def _ours(task: Task, prior: pd.DataFrame, test: pd.DataFrame, seed: int, tag: str,
           extra: list[str]) -> tuple[np.ndarray, dict]:
     prior_file = task.dir / f"prior_{tag}_{seed}.tsv"
@@ -196,6 +214,8 @@ def run_one(task: Task, protocol: str, seed: int, methods: list[str]) -> list[di
             s, info = _ours(task, prior, test, seed, protocol[:3], ["--no-message-passing"])
         elif m == "degree-only":
             s = _degree(task, prior, test)
+        elif m == "degree from expression":
+            s = _degree_from_expression(task, prior, test)
         else:
             method = {"|Pearson|": "pearson", "|Spearman|": "spearman",
                       "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2"}[m]
