@@ -151,16 +151,21 @@ def _lookup(S: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     return S.to_numpy()[r, c]
 
 
-def _degree(task: Task, prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-    """Degree-only scores of the test pairs from the prior (``gnngeno.baselines.degree_scores``;
-    undirected for STRING)."""
-    from gnngeno.baselines import degree_scores
-
+def _prior_scores(task: Task, prior: pd.DataFrame, test: pd.DataFrame, score, **kw) -> np.ndarray:
+    """The test pairs' entries of ``score(prior positions, TF positions, **kw)``, a
+    ``(n_tfs, n_genes)`` matrix of a degree baseline (undirected for STRING)."""
     pos = np.stack([task.genes.get_indexer(prior["source"]),
                     task.genes.get_indexer(prior["target"])])
-    S = degree_scores(pos, len(task.genes), task.genes.get_indexer(task.tfs),
-                      undirected=task.undirected)
+    S = score(pos, task.genes.get_indexer(task.tfs), undirected=task.undirected, **kw)
     return _lookup(pd.DataFrame(S, index=task.tfs, columns=task.genes), test)
+
+
+def _degree(task: Task, prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Degree-only scores of the test pairs (``gnngeno.baselines.degree_scores``)."""
+    from gnngeno.baselines import degree_scores
+
+    return _prior_scores(task, prior, test,
+                         lambda pos, tfs, **kw: degree_scores(pos, len(task.genes), tfs, **kw))
 
 
 def _degree_from_expression(task: Task, prior: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
@@ -168,14 +173,12 @@ def _degree_from_expression(task: Task, prior: pd.DataFrame, test: pd.DataFrame)
     expression predicts (``gnngeno.baselines.expression_degree_scores``)."""
     from gnngeno.baselines import expression_degree_scores
 
-    pos = np.stack([task.genes.get_indexer(prior["source"]),
-                    task.genes.get_indexer(prior["target"])])
     known = set(prior["source"]) | (set(prior["target"]) if task.undirected else set())
     unseen = task.genes.get_indexer(sorted(set(test["source"]) - known))
-    S = expression_degree_scores(np.asarray(task.bench.adata.X, dtype=np.float64), pos,
-                                 task.genes.get_indexer(task.tfs), unseen_sources=unseen,
-                                 undirected=task.undirected, seed=0)
-    return _lookup(pd.DataFrame(S, index=task.tfs, columns=task.genes), test)
+    return _prior_scores(
+        task, prior, test,
+        lambda pos, tfs, **kw: expression_degree_scores(task.bench.adata.X, pos, tfs, **kw),
+        unseen_sources=unseen, seed=0)
 
 
 def _ours(task: Task, prior: pd.DataFrame, test: pd.DataFrame, seed: int, tag: str,

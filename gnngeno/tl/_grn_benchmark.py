@@ -166,6 +166,14 @@ def _model_scores(method, bench, sp_, seed, model_kwargs, train_kwargs) -> tuple
     return np.asarray(model.get_scores(), dtype=float), len(model.history_)
 
 
+def _held_out_ends(sp_) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Genes held out of training as regulators / as targets by an inductive split (``None``:
+    none on that side)."""
+    held = sp_.info.get("test_groups")
+    return (held if sp_.method in ("tf", "both") else None,
+            held if sp_.method in ("target", "both") else None)
+
+
 def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_kwargs,
                    boosting_kwargs, undirected: bool):
     from ..baselines import (
@@ -183,11 +191,11 @@ def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_
         return degree_scores(sp_.train_pos, sp_.n_genes, sp_.tf_index,
                              undirected=undirected), None
     if m == "degree-expression":  # the held-out genes' degrees predicted from expression
-        held = np.asarray(sp_.info.get("test_groups", []), dtype=np.int64)
+        sources, targets = _held_out_ends(sp_)
         return expression_degree_scores(
             X, sp_.train_pos, sp_.tf_index, undirected=undirected, seed=seed,
-            unseen_sources=held if sp_.method in ("tf", "both") else (),
-            unseen_targets=held if sp_.method in ("target", "both") else ()), None
+            unseen_sources=() if sources is None else sources,
+            unseen_targets=() if targets is None else targets), None
     key = (m, tuple(sp_.tf_index))  # expression-only scores: the same for every split
     if key not in cache:
         if m == "tree":
@@ -227,9 +235,7 @@ def evaluate_split(S: np.ndarray, sp_) -> dict[str, float]:
     out_deg = np.bincount(sp_.train_pos[0], minlength=sp_.n_genes)
     strata = auroc_by_degree(y, s, out_deg[pairs[0]])
     exclude = [sp_.train_pos, sp_.val_pairs] + ([] if sp_.train_neg is None else [sp_.train_neg])
-    held = sp_.info.get("test_groups")  # an inductive split ranks its own part only
-    sources = held if sp_.method in ("tf", "both") else None
-    targets = held if sp_.method in ("target", "both") else None
+    sources, targets = _held_out_ends(sp_)  # an inductive split ranks its own part only
     # degree-matched splits of dense references score a subset of the test positives; the
     # full candidate space has all of them
     full = full_space_metrics(S, sp_.info.get("all_test_positives", pairs[:, y == 1]),
