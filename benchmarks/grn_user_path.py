@@ -243,7 +243,7 @@ def summarise(res: pd.DataFrame) -> pd.DataFrame:
     g = res.groupby(["protocol", "dataset", "method"], sort=False)
     out = g[["auroc", "auprc", "auprc_ratio", "epr"]].agg(cell)
     out["seeds"] = g["seed"].nunique()
-    for col in ("cpu_s", "peak_mb"):
+    for col in ("cpu_s", "peak_mb", "ties"):  # ties: edge-table rows repeating an earlier score
         if col in res:
             out[col] = g[col].mean().round(1)
     return out

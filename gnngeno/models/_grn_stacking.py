@@ -36,9 +36,15 @@ class Stacker:
             self.fit = LogisticRegression(C=1.0).fit(X, y, sample_weight=w / w.mean())
 
     def __call__(self, z: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Probabilities of pairs with standardised logits ``z`` and other inputs ``f``,
+        computed in float64 (scikit-learn keeps float32 inputs in float32, whose
+        probabilities tied about 2 % of the rows of a 700 000-pair edge table)."""
+        z = np.asarray(z, dtype=np.float64)
         if self.fit is None:
             return _expit(z + self.offset)
-        return self.fit.predict_proba(np.column_stack([z, f]))[:, 1]
+        X = np.column_stack([z, np.asarray(f, dtype=np.float64)])
+        coef = np.asarray(self.fit.coef_[0], dtype=np.float64)
+        return _expit(X @ coef + float(self.fit.intercept_[0]))
 
     @property
     def weights(self) -> dict[str, float]:

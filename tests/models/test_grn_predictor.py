@@ -296,6 +296,24 @@ def test_stacker_falls_back_without_both_classes():
     assert st.weights["w_logit"] == 1.0
 
 
+def test_stacker_keeps_float64_precision_on_float32_inputs():
+    # float32 inputs (logits, pair features) used to give float32 probabilities: near 0.5 a
+    # logit step of 1e-7 is below their resolution, so distinct pairs tied
+    from gnngeno.models._grn_stacking import Stacker
+
+    rng = np.random.default_rng(0)
+    z_pos = rng.normal(1, 1, 200).astype(np.float32)
+    z_neg = rng.normal(0, 1, 800).astype(np.float32)
+    f_pos, f_neg = rng.random((200, 1), np.float32), rng.random((800, 1), np.float32)
+    st = Stacker(z_pos, f_pos, z_neg, f_neg, n_known=200, n_negative=800, names=["tree"])
+    z = np.float32(0.01) + np.arange(1000, dtype=np.float32) * np.float32(1e-7)
+    f = np.full((1000, 1), 0.5, np.float32)
+    p = st(z, f)
+    assert p.dtype == np.float64 and np.unique(p).size == 1000
+    # the same fitted weights: scikit-learn's own (float32) probabilities agree to float32
+    np.testing.assert_allclose(p, st.fit.predict_proba(np.column_stack([z, f]))[:, 1], rtol=1e-6)
+
+
 def test_unseen_regulator_groups_are_disjoint_and_skipped_on_small_priors():
     from gnngeno.models._grn_stacking import is_symmetric, unseen_tf_groups
 
