@@ -111,8 +111,7 @@ def expression_degree_scores(X, train_pos: np.ndarray, tf_index: Sequence[int], 
     from sklearn.linear_model import RidgeCV
 
     pos = np.asarray(train_pos, dtype=np.int64).reshape(2, -1)
-    X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
-    n, tf_index = X.shape[1], np.asarray(tf_index, dtype=np.int64)
+    n, tf_index = X.shape[1], np.asarray(tf_index, dtype=np.int64)  # X is read only if needed
     out_deg, in_deg = (d.copy() for d in _degrees(pos, n, undirected))
     src = np.unique(np.asarray(unseen_sources, dtype=np.int64))
     tgt = np.unique(np.asarray(unseen_targets, dtype=np.int64))
