@@ -23,7 +23,7 @@ from ..data._grn_graph import (
     standardise_genes,
 )
 
-GRN_BASELINES = ("pearson", "spearman", "degree", "tree", "boosting")
+GRN_BASELINES = ("pearson", "spearman", "degree", "degree-expression", "tree", "boosting")
 
 
 def correlation_scores(X, tf_index: Sequence[int], *, method: str = "pearson") -> np.ndarray:
@@ -311,18 +311,21 @@ def grn_baseline(adata, method: str, *, tfs: Sequence[str] | None = None,
         Cells x genes AnnData.
     method
         ``"pearson"``, ``"spearman"``, ``"degree"`` (needs ``prior``: the training graph),
-        ``"tree"`` (GENIE3-style) or ``"boosting"`` (GRNBoost2-style).
+        ``"degree-expression"`` (degree-only in which the regulators without a known edge get
+        the out-degree their expression predicts, see :func:`expression_degree_scores`;
+        needs ``prior``), ``"tree"`` (GENIE3-style) or ``"boosting"`` (GRNBoost2-style).
     tfs
         TF names (default: ``adata.var["is_tf"]``).
     prior
-        Known edges ``source, target`` (for ``"degree"``).
+        Known edges ``source, target`` (for ``"degree"`` and ``"degree-expression"``).
     layer
         Expression layer (``None``: ``adata.X``).
     seed
-        For ``"tree"`` and ``"boosting"``.
+        For ``"degree-expression"``, ``"tree"`` and ``"boosting"``.
     undirected
-        For ``"degree"``: the prior's edges have no direction (e.g. STRING), so a gene's
-        degree counts every edge it touches (see :func:`degree_scores`).
+        For ``"degree"`` and ``"degree-expression"``: the prior's edges have no direction
+        (e.g. STRING), so a gene's degree counts every edge it touches (see
+        :func:`degree_scores`).
     **kwargs
         Passed to :func:`tree_scores` or :func:`boosting_scores`.
 
@@ -342,13 +345,19 @@ def grn_baseline(adata, method: str, *, tfs: Sequence[str] | None = None,
     tf_index = pd.Index(genes).get_indexer(tf_names)
     if method in ("pearson", "spearman"):
         S = correlation_scores(X, tf_index, method=method)
-    elif method == "degree":
+    elif method in ("degree", "degree-expression"):
         if prior is None:
-            raise InputError("method='degree' needs prior= (the known edges whose degrees are used).")
+            raise InputError(f"method={method!r} needs prior= (the known edges whose degrees "
+                             "are used).")
         net = align_network(prior, genes, what="the prior network")
         idx = pd.Index(genes)
         pos = np.stack([idx.get_indexer(net[keys.SOURCE]), idx.get_indexer(net[keys.TARGET])])
-        S = degree_scores(pos, len(genes), tf_index, undirected=undirected)
+        if method == "degree":
+            S = degree_scores(pos, len(genes), tf_index, undirected=undirected)
+        else:  # the regulators without a known edge: their out-degree from their expression
+            known = np.union1d(pos[0], pos[1]) if undirected else np.unique(pos[0])
+            S = expression_degree_scores(X, pos, tf_index, undirected=undirected, seed=seed,
+                                         unseen_sources=np.setdiff1d(tf_index, known))
     elif method == "boosting":
         S = boosting_scores(X, tf_index, seed=seed, **kwargs)
     else:

@@ -133,6 +133,7 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.nda
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
         z_g = _standardise(model._logits(cand), ctx["negative"]).astype(np.float32)
         d_g = degree_inputs(seen, cand, ctx["fit_kwargs"]["n_genes"],
+                            len(ctx["fit_kwargs"]["tf_index"]),
                             scale=pos.shape[1] / max(seen.shape[1], 1))[:, 1]
         mine = np.isin(cand[0], group)
         regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
@@ -176,9 +177,12 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     - **Stacking and calibration**: each model's logits are standardised over its non-prior
       candidates; a logistic regression (:class:`Stacker`) of "known edge" on the
       standardised logit, the pair's expression features (absolute Pearson / Spearman
-      correlation, GENIE3-style tree importance; those of ``model_kwargs["pair_features"]``)
-      and the ``log1p`` prior out-degree of the regulator and in-degree of the target
-      (counted on the edges the scoring model saw, rescaled to the whole prior) is fitted on
+      correlation, GENIE3-style tree importance; those of ``model_kwargs["pair_features"]``),
+      the ``log1p`` prior out-degree of the regulator and in-degree of the target, and the
+      ``log1p`` number of each one's candidate pairs that are not known edges (counted on the
+      edges the scoring model saw, rescaled to the whole prior; with the degrees they let the
+      regression follow a regulator's known-edge density, which matters on dense references
+      where a regulator binds a large share of the genes) is fitted on
       held-out known edges against non-prior candidates, both scored by the model that did
       not see them. A fold's known edges are scored with the regression of the *other*
       folds; the final model's candidates with the regression of all folds. The regression
@@ -259,7 +263,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     z_folds, held_of, deg_folds, rows = [], [], [], []
     for f in range(k):
         held, seen = pos[:, fold_of == f], pos[:, fold_of != f]
-        deg_folds.append(degree_inputs(seen, cand, n_genes,
+        deg_folds.append(degree_inputs(seen, cand, n_genes, len(tf_index),
                                        scale=pos.shape[1] / max(seen.shape[1], 1)))
         split = fit_split(seen, negatives, n_genes=n_genes, tf_index=tf_index,
                           val_fraction=val_fraction, rng=rng, method="cross-fit")
@@ -288,7 +292,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
             rows[f].update({name: m[name] for name in (*CV_METRICS, "density")})
     folds = pd.DataFrame(rows)
     fill = negative if k else (cand[0] != cand[1])
-    deg = degree_inputs(pos, cand, n_genes)
+    deg = degree_inputs(pos, cand, n_genes, len(tf_index))
     if k:
         scores[fill] = stack.fit(range(k))(z[fill], stack.inputs(deg, fill))
     else:

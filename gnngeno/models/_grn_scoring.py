@@ -3,6 +3,8 @@ every TF -> gene candidate, the ranked edge table and metrics on the split's hel
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import torch
@@ -14,6 +16,9 @@ from ._grn_features import auprc, auroc, degree_prior
 
 #: Weights (in units of the network scores' standard deviation) tried for the degree blend.
 DEGREE_BLEND_GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 100.0)
+
+#: Pairs decoded at a time (float64 tensors of ``PAIRS_PER_CHUNK x n_latent``).
+PAIRS_PER_CHUNK = 100_000
 
 
 class GRNScoring:
@@ -53,14 +58,19 @@ class GRNScoring:
         self.module.eval()
         graph = self._graph()
         x, ei, deg_np = graph.inputs("cpu")
-        z = self.module.encode(x, ei)
+        # the decoder runs in float64: in float32, distinct pairs of a 400 000-pair candidate
+        # set shared a logit about once in a hundred (logits of magnitude ~10 are resolved to
+        # ~1e-6 only), which tied them in every ranking made from it
+        z = self.module.encode(x, ei).double()
+        decoder = copy.deepcopy(self.module.decoder).double()
         out = []
         pairs_t = torch.as_tensor(np.asarray(pairs, dtype=np.int64))
         deg = torch.as_tensor(deg_np)
-        for start in range(0, pairs_t.shape[1], 500_000):
-            p = pairs_t[:, start:start + 500_000]
-            out.append(self.module.decoder(z, p, graph.pair_features(p, deg)).numpy())
-        out = np.concatenate(out) if out else np.zeros(0, np.float32)
+        for start in range(0, pairs_t.shape[1], PAIRS_PER_CHUNK):
+            p = pairs_t[:, start:start + PAIRS_PER_CHUNK]
+            f = graph.pair_features(p, deg)
+            out.append(decoder(z, p, None if f is None else f.double()).numpy())
+        out = np.concatenate(out) if out else np.zeros(0, np.float64)
         if getattr(self, "degree_blend_", 0.0):
             out = out + self.degree_blend_ * degree_prior(self.train_pos_, self.n_genes,
                                                           np.asarray(pairs))

@@ -70,19 +70,26 @@ def sample_negatives(neg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(neg, min(neg.size, STACK_NEGATIVES), replace=False))
 
 
-#: Names of the prior-degree inputs of the stacking regression.
-DEGREE_INPUTS = ("tf_degree", "target_degree")
+#: Names of the prior-degree inputs of the stacking regression: ``log1p`` of the regulator's
+#: out-degree and of the target's in-degree, and ``log1p`` of how many of their candidate
+#: pairs are not known edges (with the degrees, the regression can follow a known-edge
+#: density, which matters where a regulator already targets a large share of the genes).
+DEGREE_INPUTS = ("tf_degree", "target_degree", "tf_remaining", "target_remaining")
 
 
-def degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
+def degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, n_regulators: int, *,
                   scale: float = 1.0) -> np.ndarray:
-    """``(n_candidates, 2)`` ``log1p`` of the regulator's out-degree and of the target's
-    in-degree among ``edges`` (``(2, n)`` gene positions), each times ``scale`` (so that a
-    fold's degrees, counted on part of the prior, are on the scale of the whole prior's)."""
+    """``(n_candidates, 4)`` inputs :data:`DEGREE_INPUTS` of candidates ``cand`` from
+    ``edges`` (``(2, n)`` gene positions): ``log1p`` of the regulator's out-degree and of the
+    target's in-degree, each times ``scale`` (so that a fold's degrees, counted on part of the
+    prior, are on the scale of the whole prior's), and ``log1p`` of the regulator's
+    ``n_genes - 1`` and the target's ``n_regulators`` candidate pairs less those degrees."""
     out_deg = np.bincount(edges[0], minlength=n_genes) * scale
     in_deg = np.bincount(edges[1], minlength=n_genes) * scale
-    return np.column_stack([np.log1p(out_deg[cand[0]]),
-                            np.log1p(in_deg[cand[1]])]).astype(np.float32)
+    out_c, in_c = out_deg[cand[0]], in_deg[cand[1]]
+    return np.column_stack([np.log1p(out_c), np.log1p(in_c),
+                            np.log1p(np.maximum(n_genes - 1 - out_c, 0.0)),
+                            np.log1p(np.maximum(n_regulators - in_c, 0.0))]).astype(np.float32)
 
 
 class OutOfFold:

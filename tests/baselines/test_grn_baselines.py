@@ -153,3 +153,35 @@ def test_expression_degree_scores_predict_held_out_degrees_from_expression():
     np.testing.assert_allclose(expression_degree_scores(X, train, tf_index), base)
     np.testing.assert_allclose(expression_degree_scores(X, train, tf_index, undirected=True),
                                degree_scores(train, n_genes, tf_index, undirected=True))
+
+
+def test_grn_baseline_degree_expression_predicts_regulators_without_known_edges():
+    import anndata as ad
+    import pandas as pd
+
+    # the set-up above, through the AnnData wrapper: five TFs have no edge in the prior
+    rng = np.random.default_rng(0)
+    n_cells, n_tfs, n_genes = 300, 30, 90
+    X = rng.normal(size=(n_cells, n_genes))
+    X[:, :n_tfs] += rng.normal(size=(n_cells, 1)) * np.linspace(0.2, 3.0, n_tfs)
+    adata = ad.AnnData(X.astype(np.float32))
+    adata.var_names = [f"g{i}" for i in range(n_genes)]
+    tfs = adata.var_names[:n_tfs].tolist()
+    pos = np.array([[tf, g] for tf in range(n_tfs)
+                    for g in rng.choice(np.arange(n_tfs, n_genes), 2 + tf, replace=False)]).T
+    held = np.array([3, 10, 17, 24, 28])
+    train = pos[:, ~np.isin(pos[0], held)]
+    prior = pd.DataFrame({"source": adata.var_names[train[0]], "target": adata.var_names[train[1]]})
+    before = adata.copy()
+    got = grn_baseline(adata, "degree-expression", tfs=tfs, prior=prior, seed=0)
+    S = expression_degree_scores(adata.X, train, np.arange(n_tfs), unseen_sources=held, seed=0)
+    score = got.set_index(["source", "target"])["score"]
+    for t, g in [(3, 40), (28, 40), (0, 55), (29, 31)]:
+        assert score[(f"g{t}", f"g{g}")] == pytest.approx(S[t, g])
+    plain = grn_baseline(adata, "degree", tfs=tfs, prior=prior).set_index(
+        ["source", "target"])["score"]
+    assert plain[("g28", "g40")] == plain[("g3", "g40")]  # degree-only: tied at out-degree 0
+    assert score[("g28", "g40")] > score[("g3", "g40")]
+    np.testing.assert_array_equal(adata.X, before.X)
+    with pytest.raises(InputError, match="degree-expression.*prior"):
+        grn_baseline(adata, "degree-expression", tfs=tfs)

@@ -47,6 +47,22 @@ def test_edge_table_covers_every_candidate(trained, data):
     assert edges["score"].is_monotonic_decreasing
     assert edges["score"].between(0, 1).all()
     assert evaluate_grn(edges, net)["auroc"] > 0.7
+    # logits in float64 (float32 tied about 1 % of a 400 000-pair candidate set), the same
+    # values as the float32 module to its precision
+    pairs = np.stack([np.repeat(trained.tf_index, 119)[:50], np.arange(50)])
+    logits = trained._logits(pairs)
+    assert logits.dtype == np.float64
+    from gnngeno.models._grn_features import degree_prior
+
+    blend = trained.degree_blend_ * degree_prior(trained.train_pos_, trained.n_genes, pairs)
+    trained.module.eval()
+    with torch.no_grad():
+        x, ei, deg = trained._graph().inputs("cpu")
+        p = torch.as_tensor(pairs)
+        f32 = trained.module.decoder(trained.module.encode(x, ei), p,
+                                     trained._graph().pair_features(p, torch.as_tensor(deg)))
+    assert f32.dtype == torch.float32
+    np.testing.assert_allclose(logits, f32.numpy() + blend, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("conv", ["gcn", "gat"])
@@ -277,12 +293,29 @@ def test_cross_fit_scores_every_known_edge_out_of_fold(data):
     np.testing.assert_array_equal(again.scores, fit.scores)
     # the stacking regression weighs the model's logit and each expression feature
     assert {"w_logit", "w_pearson", "w_spearman", "w_tree", "intercept"} <= set(fit.folds)
+    assert {"w_tf_degree", "w_target_degree", "w_tf_remaining",
+            "w_target_remaining"} <= set(fit.folds)
     plain = cross_fit(adata, net, tfs=adata.var_names[:12].tolist(), cv_folds=3,
                       model_kwargs={**small, "pair_features": None},
                       train_kwargs={"max_epochs": 20}, seed=0)
     assert "w_pearson" not in plain.folds and plain.folds["w_logit"].notna().all()
     # 9 regulators with known edges: no extra models for regulators without known edges
     assert "auroc_unseen_tf" not in fit.metrics
+
+
+def test_degree_inputs_count_each_end_s_known_and_remaining_pairs():
+    from gnngeno.models._grn_stacking import DEGREE_INPUTS, degree_inputs
+
+    # 6 genes, regulators 0 and 1: regulator 0 has 3 known targets of its 5 candidates
+    edges = np.array([[0, 0, 0, 1], [2, 3, 4, 2]])
+    cand = np.array([[0, 1, 1], [5, 2, 3]])
+    d = degree_inputs(edges, cand, 6, 2)
+    assert d.shape == (3, len(DEGREE_INPUTS)) == (3, 4)
+    expected = np.log1p([[3, 0, 2, 2], [1, 2, 4, 0], [1, 1, 4, 1]])
+    np.testing.assert_allclose(d, expected, rtol=1e-6)
+    # a fold's degrees scaled to the whole prior's; the pairs left never go below 0
+    d2 = degree_inputs(edges, cand, 6, 2, scale=2.0)
+    np.testing.assert_allclose(d2[:, [0, 2]], np.log1p([[6, 0], [2, 3], [2, 3]]), rtol=1e-6)
 
 
 def test_stacker_falls_back_without_both_classes():
