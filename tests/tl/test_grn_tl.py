@@ -69,6 +69,21 @@ def test_cross_fitted_metrics_measure_held_out_edges(crossfitted):
     assert 0.5 < m["auroc"] <= 1 and m["auprc_ratio"] > 1
 
 
+def test_readme_run_fits_its_stacking_regressions_without_warnings():
+    # the README's first command (simulated data, planted prior, defaults): the stacking
+    # regression's near-constant "pairs left" inputs once needed more than scikit-learn's 100
+    # lbfgs iterations, and the command printed a ConvergenceWarning
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    adata, planted = simulate(n_cells=400, n_genes=200, n_tfs=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        tl.infer_grn(adata, prior=planted)
+    assert adata.uns["gnngeno_grn"]["cv_metrics"]["auroc"] > 0.8
+
+
 def test_known_edges_carry_out_of_fold_scores():
     """A fake edge in the prior is learned by a model that sees it; out of fold it is not."""
     adata, net = simulate(n_cells=150, n_genes=60, n_tfs=6, seed=1)
