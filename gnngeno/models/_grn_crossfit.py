@@ -18,11 +18,13 @@ from ._grn_features import prior_positives
 from ._grn_pair_features import expression_pair_features, resolve_pair_features
 from ._grn_predictor import GRNPredictor
 from ._grn_stacking import (
+    DEGREE_INPUTS,
     OutOfFold,
     Stacker,
     UnseenRegime,
     degree_inputs,
     is_symmetric,
+    target_degree_input,
     unseen_tf_groups,
 )
 
@@ -132,13 +134,12 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.nda
                           **ctx["fit_kwargs"])
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
         z_g = _standardise(model._logits(cand), ctx["negative"]).astype(np.float32)
-        d_g = degree_inputs(seen, cand, ctx["fit_kwargs"]["n_genes"],
-                            len(ctx["fit_kwargs"]["tf_index"]),
-                            scale=pos.shape[1] / max(seen.shape[1], 1))[:, 1]
+        d_g = target_degree_input(seen, cand, ctx["fit_kwargs"]["n_genes"],
+                                  scale=pos.shape[1] / max(seen.shape[1], 1))
         mine = np.isin(cand[0], group)
         regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
     if unseen.any():  # their order from the own regression, their scores from the main one
-        order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(deg[:, 1], unseen))
+        order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(deg[:, DEGREE_INPUTS.index("target_degree")], unseen))
         rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
         scores[unseen] = np.sort(scores[unseen])[rank]
     found = []

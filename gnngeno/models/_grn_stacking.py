@@ -87,12 +87,22 @@ def degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, n_regulator
     target's in-degree, each times ``scale`` (so that a fold's degrees, counted on part of the
     prior, are on the scale of the whole prior's), and ``log1p`` of the regulator's
     ``n_genes - 1`` and the target's ``n_regulators`` candidate pairs less those degrees."""
-    out_deg = np.bincount(edges[0], minlength=n_genes) * scale
-    in_deg = np.bincount(edges[1], minlength=n_genes) * scale
-    out_c, in_c = out_deg[cand[0]], in_deg[cand[1]]
+    out_c = (np.bincount(edges[0], minlength=n_genes) * scale)[cand[0]]
+    in_c = _in_degree(edges, cand, n_genes, scale)
     return np.column_stack([np.log1p(out_c), np.log1p(in_c),
                             np.log1p(np.maximum(n_genes - 1 - out_c, 0.0)),
                             np.log1p(np.maximum(n_regulators - in_c, 0.0))]).astype(np.float32)
+
+
+def target_degree_input(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
+                        scale: float = 1.0) -> np.ndarray:
+    """The ``"target_degree"`` column of :func:`degree_inputs` alone (the one input of the
+    regression for regulators without known edges besides the logit and pair features)."""
+    return np.log1p(_in_degree(edges, cand, n_genes, scale)).astype(np.float32)
+
+
+def _in_degree(edges: np.ndarray, cand: np.ndarray, n_genes: int, scale: float) -> np.ndarray:
+    return (np.bincount(edges[1], minlength=n_genes) * scale)[cand[1]]
 
 
 class OutOfFold:
@@ -192,4 +202,4 @@ class UnseenRegime:
 
 __all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "STACK_NEGATIVES", "UNSEEN_MODELS",
            "UNSEEN_TF_SHARE", "OutOfFold", "Stacker", "UnseenRegime", "degree_inputs",
-           "is_symmetric", "unseen_tf_groups"]
+           "is_symmetric", "target_degree_input", "unseen_tf_groups"]
