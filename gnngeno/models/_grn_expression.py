@@ -54,7 +54,8 @@ def _self_mask(tf_index: np.ndarray, n_genes: int) -> np.ndarray:
     return mask
 
 
-def context_scores(S: np.ndarray, self_mask: np.ndarray) -> np.ndarray:
+def context_scores(S: np.ndarray, self_mask: np.ndarray,
+                   tie_break: np.ndarray | None = None) -> np.ndarray:
     """CLR-style context normalisation of a regulators x genes score matrix.
 
     Each score is z-scored against its row (the regulator's scores with every gene) and its
@@ -64,6 +65,10 @@ def context_scores(S: np.ndarray, self_mask: np.ndarray) -> np.ndarray:
     score, mapped into ``[-1, 0)`` below every positive context score, so the ranking has no
     block of ties. Entries where ``self_mask`` is true are left out of the statistics and
     returned as 0.
+
+    ``tie_break`` (same shape, optional): clipped pairs with equal raw scores (a tree ensemble
+    gives every regulator it never split on an importance of exactly 0) are ordered by it; the
+    clipped pairs are then spread evenly over ``[-1, 0)`` by their rank.
     """
     A = np.where(self_mask, np.nan, np.asarray(S, dtype=np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -74,6 +79,14 @@ def context_scores(S: np.ndarray, self_mask: np.ndarray) -> np.ndarray:
     combined = np.sqrt(z_row ** 2 + z_col ** 2)
     raw = np.nan_to_num(A, nan=0.0)
     free = ~self_mask
+    if tie_break is not None:
+        below = np.zeros_like(raw)
+        clipped = free & ~(combined > 0)
+        order = np.lexsort((np.asarray(tie_break, dtype=np.float64)[clipped], raw[clipped]))
+        rank = np.empty(order.size)
+        rank[order] = np.arange(order.size)
+        below[clipped] = rank / max(order.size, 1) - 1.0
+        return np.where(self_mask, 0.0, np.where(combined > 0, combined, below))
     lo, hi = (raw[free].min(), raw[free].max()) if free.any() else (0.0, 0.0)
     below = (raw - lo) / (hi - lo) - 1.0 if hi > lo else np.full_like(raw, -0.5)
     below = np.minimum(below, -1e-12)  # strictly below every positive context score
@@ -88,7 +101,9 @@ def _score(M: np.ndarray, tfs: np.ndarray, method: str, seed: int, n_threads: in
         return tree_scores(M, tfs, seed=seed, n_jobs=n_threads)
     if method == "grnboost2":
         return boosting_scores(M, tfs, seed=seed)
-    return context_scores(tree_scores(M, tfs, seed=seed, n_jobs=n_threads, **_AUTO_TREES), mask)
+    trees = tree_scores(M, tfs, seed=seed, n_jobs=n_threads, **_AUTO_TREES)
+    # regulators a target's trees never split on tie at 0: |Spearman| orders them
+    return context_scores(trees, mask, tie_break=correlation_scores(M, tfs, method="spearman"))
 
 
 def score_from_expression(X, tf_index: Sequence[int], *, method: str = "auto", seed: int | None = 0,
@@ -132,7 +147,9 @@ def score_from_expression(X, tf_index: Sequence[int], *, method: str = "auto", s
     as in CLR (Faith et al., *PLoS Biology* 2007). The column z-score is taken even for a gene
     that no candidate regulator explains, so where many genes are unregulated, pairs into them
     can rank above weak true edges; ``method="genie3"`` keeps the raw, per-target normalised
-    importances.
+    importances. With many candidate regulators and few cells the trees never split on most
+    regulators of a target, whose importance is then exactly 0; those pairs rank below the
+    others, ordered by their absolute Spearman correlation, so the ranking has no ties.
     """
     check_choice(method, EXPRESSION_METHODS, "method")
     M, tfs = _check_input(X, tf_index)

@@ -106,3 +106,29 @@ def test_default_scores_have_no_block_of_ties(planted):
     values = S[off]
     assert len(np.unique(values)) >= 0.99 * values.size
     assert (values < 0).any() and (values > 0).any()  # clipped pairs sit below the others
+
+
+def test_regulators_the_trees_never_split_on_are_not_tied():
+    """Few cells, many regulators: most trees never split on most regulators, whose importance
+    is then exactly 0 for that target; |Spearman| orders those pairs."""
+    X = np.random.default_rng(0).normal(size=(15, 90))
+    tf_index = np.arange(60)
+    S = score_from_expression(X, tf_index, seed=0, n_threads=1)
+    off = np.ones_like(S, dtype=bool)
+    off[np.arange(len(tf_index)), tf_index] = False
+    assert len(np.unique(S[off])) == off.sum()
+
+
+def test_context_scores_order_equal_raw_scores_by_the_tie_break():
+    from gnngeno.models._grn_expression import context_scores
+
+    raw = np.array([[0.0, 0.0, 0.0, 5.0], [0.0, 0.0, 4.0, 0.0]])
+    mask = np.zeros_like(raw, dtype=bool)
+    tie_break = np.array([[0.1, 0.3, 0.05, 0.0], [0.2, 0.9, 0.0, 0.7]])
+    out = context_scores(raw, mask, tie_break=tie_break)
+    clipped = out < 0
+    assert clipped.sum() == 6 and (out[raw > 0] > 0).all()
+    order = np.argsort(out[raw == 0])  # the six zeros: by tie_break
+    assert list(tie_break[raw == 0][order]) == [0.05, 0.1, 0.2, 0.3, 0.7, 0.9]
+    assert len(np.unique(out[clipped])) == clipped.sum()
+    assert out.min() >= -1.0
