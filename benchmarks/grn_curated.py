@@ -16,7 +16,9 @@ early precision ratio (:func:`gnngeno.metrics.grn_metrics`).
   boosting with early stopping): :func:`gnngeno.models.score_from_expression` with
   ``method="pearson" / "spearman" / "genie3" / "grnboost2"``;
 * ``GNN self-sup.``: :func:`gnngeno.tl.infer_grn` with ``method="gnn"`` (the graph network
-  trained on its own strongest co-expression pairs).
+  trained on its own strongest co-expression pairs);
+* ``RegDiffusion`` (Zhu & Slonim 2024; ``regdiffusion_baseline.py``): the ``regdiffusion``
+  package with its defaults, when it is installed (left out with a note otherwise).
 
 **Part of the truth as prior** (``--prior-fraction F``, e.g. 0.5). For every simulation and
 seed a seeded fraction ``F`` of the true edges (rounded down, at least one, at least one left
@@ -70,6 +72,7 @@ MODELS = ("GSD", "HSC", "mCAD", "VSC")
 METHODS = {  # label -> score_from_expression method (None: through tl.infer_grn)
     "ours": None, "abs. Pearson": "pearson", "abs. Spearman": "spearman",
     "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2", "GNN self-sup.": None,
+    "RegDiffusion": "regdiffusion",
 }
 PRIOR_METHODS = ("ours", "abs. Pearson", "abs. Spearman", "GENIE3-style", "GRNBoost2-style",
                  "degree-only", "no-graph ablation")
@@ -132,6 +135,10 @@ def score(label: str, adata, seed: int, prior: np.ndarray | None = None) -> np.n
 
     genes = [str(g) for g in adata.var_names]
     method = METHODS.get(label)
+    if method == "regdiffusion":
+        from regdiffusion_baseline import regdiffusion_scores
+
+        return regdiffusion_scores(adata.X, np.arange(len(genes)), seed=seed)
     if method is not None:
         return gg.models.score_from_expression(np.asarray(adata.X), np.arange(len(genes)),
                                                method=method, seed=seed, n_threads=1)
@@ -247,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--prior-fraction must be between 0 and 1 (exclusive), got {fraction}")
     if fraction is None:
         labels = [m for m in METHODS if not (args.no_gnn and m.startswith("GNN"))]
+        from regdiffusion_baseline import available
+
+        if not available():
+            print("note: the regdiffusion package is not installed; its row is left out",
+                  flush=True)
+            labels.remove("RegDiffusion")
     else:
         labels = [m for m in PRIOR_METHODS if not (args.no_gnn and m == "no-graph ablation")]
         if "no-graph ablation" in labels and not has_message_passing_option():

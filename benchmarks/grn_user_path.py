@@ -12,6 +12,13 @@ For mESC and hHEP x {Specific, Non-Specific, STRING} (BEELINE TFs+500, ../shared
   held-out TF: they are the test pairs reversed); the score is on every candidate pair of the
   held-out TFs.
 
+* ``expression only``: no prior, ``gnngeno grn -e ... --tfs ...`` as a user without known
+  edges runs it (the expression-only default); the score is on every TF x gene candidate
+  (self-pairs left out) against the whole reference. Degree baselines need known edges and
+  have no row here; RegDiffusion (Zhu & Slonim 2024, ``regdiffusion_baseline.py``, when the
+  ``regdiffusion`` package is installed) and ``gnngeno grn --method gnn`` (the graph network
+  trained on its own strongest co-expression pairs) have rows only here.
+
 For STRING the published split keeps test positives whose reverse is a training edge (about
 half of them): rows "published, reverse unknown" score the same runs on the test pairs whose
 reverse is not in the prior.
@@ -23,12 +30,15 @@ prior ((1 + TF out-degree)(1 + target in-degree); for STRING, whose edges have n
 each gene's degree over every edge it touches), degree from expression (the same, with the
 out-degree of regulators without a known edge predicted from their expression:
 ``gnngeno.baselines.expression_degree_scores``), |Pearson| / |Spearman|, and
-``gnngeno.models.score_from_expression(method="genie3" | "grnboost2")`` (seed 0).
+``gnngeno.models.score_from_expression(method="genie3" | "grnboost2")`` (seed 0; in the
+expression-only protocol the trees and RegDiffusion take each run's seed, so that their spread
+over seeds shows beside the command's).
 
 Usage::
 
     .venv/bin/python benchmarks/grn_user_path.py                       # 6 datasets, 5 seeds
     .venv/bin/python benchmarks/grn_user_path.py --datasets hHEP/Non-Specific --seeds 0
+    .venv/bin/python benchmarks/grn_user_path.py --protocols "expression only" --seeds 0 1 2
     .venv/bin/python benchmarks/grn_user_path.py --merge a.csv b.csv   # tables only
 """
 
@@ -54,8 +64,19 @@ DATA = Path(os.environ.get("GNNGENO_SHARED_DATA", HERE.parent.parent / "shared" 
 DATASETS = [f"{c}/{r}" for c in ("mESC", "hHEP") for r in ("Specific", "Non-Specific", "STRING")]
 GNNGENO = [sys.executable, "-m", "gnngeno"]
 OURS, NO_GRAPH = "gnngeno grn (GCN)", "gnngeno grn --no-message-passing"
+SELF_SUPERVISED = "gnngeno grn --method gnn"
+OURS_NO_PRIOR = "gnngeno grn (no prior)"  # OURS's row label in the expression-only protocol
+EXPRESSION_ONLY = "expression only"
 BASELINES = ("degree-only", "degree from expression", "|Pearson|", "|Spearman|", "GENIE3-style",
-             "GRNBoost2-style")
+             "GRNBoost2-style", "RegDiffusion")
+EXPRESSION_METHODS = {"|Pearson|": "pearson", "|Spearman|": "spearman",
+                      "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2"}
+# rows of each protocol (others are skipped there): no prior, no degree baselines or ablation
+PROTOCOL_METHODS = {
+    EXPRESSION_ONLY: (OURS, SELF_SUPERVISED, *EXPRESSION_METHODS, "RegDiffusion"),
+    "published": (OURS, NO_GRAPH, *BASELINES[:-1]),
+    "held-out TFs": (OURS, NO_GRAPH, *BASELINES[:-1]),
+}
 
 
 def _folder(name: str) -> Path:
@@ -106,18 +127,33 @@ class Task:
 
         self.undirected = bool(is_undirected(name))
         (self.dir / "tfs.txt").write_text("\n".join(self.tfs) + "\n")
-        self._expression: dict[str, pd.DataFrame] = {}
+        self._expression: dict[tuple[str, int], pd.DataFrame] = {}
 
-    def expression_scores(self, method: str) -> pd.DataFrame:
-        """``(TF, gene)`` score matrix of an expression-only baseline (computed once)."""
-        if method not in self._expression:
-            from gnngeno.models import score_from_expression
-
+    def expression_scores(self, method: str, seed: int = 0) -> pd.DataFrame:
+        """``(TF, gene)`` score matrix of an expression-only baseline (computed once per seed):
+        a ``score_from_expression`` method, or ``"regdiffusion"``."""
+        if (method, seed) not in self._expression:
             X = np.asarray(self.bench.adata.X, dtype=np.float64)
             tf_index = self.genes.get_indexer(self.tfs)
-            S = score_from_expression(X, tf_index, method=method, seed=0, n_threads=1)
-            self._expression[method] = pd.DataFrame(S, index=self.tfs, columns=self.genes)
-        return self._expression[method]
+            if method == "regdiffusion":
+                from regdiffusion_baseline import regdiffusion_scores
+
+                S = regdiffusion_scores(X, tf_index, seed=seed)
+            else:
+                from gnngeno.models import score_from_expression
+
+                S = score_from_expression(X, tf_index, method=method, seed=seed, n_threads=1)
+            self._expression[method, seed] = pd.DataFrame(S, index=self.tfs, columns=self.genes)
+        return self._expression[method, seed]
+
+    def every_candidate(self) -> tuple[None, pd.DataFrame]:
+        """(no prior, every TF x gene pair but self-pairs, labelled by the reference)."""
+        net = self.bench.network
+        pos = set(zip(net["source"], net["target"], strict=True))
+        rows = [(t, g) for t in self.tfs for g in self.genes if g != t]
+        test = pd.DataFrame(rows, columns=["source", "target"])
+        test["label"] = [int((t, g) in pos) for t, g in rows]
+        return None, test
 
     def published(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(prior edges, test pairs with labels) of the folder's published split."""
@@ -181,14 +217,18 @@ def _degree_from_expression(task: Task, prior: pd.DataFrame, test: pd.DataFrame)
         unseen_sources=unseen, seed=0)
 
 
-def _ours(task: Task, prior: pd.DataFrame, test: pd.DataFrame, seed: int, tag: str,
+def _ours(task: Task, prior: pd.DataFrame | None, test: pd.DataFrame, seed: int, tag: str,
           extra: list[str]) -> tuple[np.ndarray, dict]:
-    prior_file = task.dir / f"prior_{tag}_{seed}.tsv"
-    out = task.dir / f"edges_{tag}_{seed}_{len(extra)}.tsv"
-    prior.to_csv(prior_file, sep="\t", index=False)
+    """The test pairs' scores in the edge table of ``gnngeno grn`` (with ``--prior`` unless
+    ``prior`` is None) and the run's wall / CPU seconds, peak MB and tied rows."""
+    out = task.dir / f"edges_{tag}_{seed}_{'_'.join(extra)}.tsv"
+    given = []
+    if prior is not None:
+        prior_file = task.dir / f"prior_{tag}_{seed}.tsv"
+        prior.to_csv(prior_file, sep="\t", index=False)
+        given = ["--prior", str(prior_file)]
     wall, cpu, peak = _cli(["--seed", str(seed), "grn", "-e", str(task.expr), "--tfs",
-                            str(task.dir / "tfs.txt"), "--prior", str(prior_file), "--out",
-                            str(out), *extra])
+                            str(task.dir / "tfs.txt"), *given, "--out", str(out), *extra])
     edges = pd.read_csv(out, sep="\t")
     if edges["score"].isna().any():
         raise RuntimeError(f"{out}: missing scores")
@@ -203,27 +243,46 @@ def _ours(task: Task, prior: pd.DataFrame, test: pd.DataFrame, seed: int, tag: s
 
 
 def run_one(task: Task, protocol: str, seed: int, methods: list[str]) -> list[dict]:
-    prior, test = (task.published() if protocol == "published"
-                   else task.held_out_tfs(seed))
+    """Rows of one dataset x protocol x seed: every method of ``methods`` that has a row in
+    this protocol (``PROTOCOL_METHODS``)."""
+    if protocol == "published":
+        prior, test = task.published()
+    elif protocol == "held-out TFs":
+        prior, test = task.held_out_tfs(seed)
+    else:
+        prior, test = task.every_candidate()
+    methods = [m for m in methods if m in PROTOCOL_METHODS[protocol]]
     y = test["label"].to_numpy()
     rows = []
     base = {"dataset": task.name, "protocol": protocol, "seed": seed,
-            "n_prior": len(prior), "n_test": len(test), "n_pos": int(y.sum())}
+            "n_prior": 0 if prior is None else len(prior), "n_test": len(test),
+            "n_pos": int(y.sum())}
     for m in methods:
         info: dict = {}
         if m == OURS:
             s, info = _ours(task, prior, test, seed, protocol[:3], [])
         elif m == NO_GRAPH:
             s, info = _ours(task, prior, test, seed, protocol[:3], ["--no-message-passing"])
+        elif m == SELF_SUPERVISED:
+            s, info = _ours(task, prior, test, seed, protocol[:3], ["--method", "gnn"])
         elif m == "degree-only":
             s = _degree(task, prior, test)
         elif m == "degree from expression":
             s = _degree_from_expression(task, prior, test)
         else:
-            method = {"|Pearson|": "pearson", "|Spearman|": "spearman",
-                      "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2"}[m]
-            s = _lookup(task.expression_scores(method), test)
-        rows.append({**base, "method": m, **_metrics(y, s), **info})
+            method = EXPRESSION_METHODS.get(m, "regdiffusion")
+            # one seed (0) for the baselines of the protocols with a prior, as before
+            t0 = time.process_time()
+            S = task.expression_scores(method, seed if protocol == EXPRESSION_ONLY else 0)
+            if protocol == EXPRESSION_ONLY:
+                info = {"cpu_s": time.process_time() - t0}
+                if method == "regdiffusion":  # one training per expression matrix and seed
+                    from regdiffusion_baseline import training_cpu_seconds
+
+                    info = {"cpu_s": training_cpu_seconds(task.bench.adata.X, seed)}
+            s = _lookup(S, test)
+        label = OURS_NO_PRIOR if (m == OURS and protocol == EXPRESSION_ONLY) else m
+        rows.append({**base, "method": label, **_metrics(y, s), **info})
         if protocol == "published" and task.undirected:
             # the published split of an undirected reference keeps test pairs whose reverse
             # is a training edge; score them apart
@@ -255,7 +314,8 @@ def compact(res: pd.DataFrame, protocol: str) -> pd.DataFrame:
     g = r.groupby(["dataset", "method"], sort=False)[["auroc", "auprc"]].mean()
     cells = g["auroc"].map("{:.3f}".format) + " / " + g["auprc"].map("{:.3f}".format)
     out = cells.unstack("method")
-    return out[[m for m in (OURS, NO_GRAPH, *BASELINES) if m in out.columns]]
+    order = (OURS, OURS_NO_PRIOR, NO_GRAPH, SELF_SUPERVISED, *BASELINES)
+    return out[[m for m in order if m in out.columns]]
 
 
 def verdicts(res: pd.DataFrame) -> list[str]:
@@ -283,21 +343,43 @@ def verdicts(res: pd.DataFrame) -> list[str]:
                 lines.append(f"held-out TFs, {model}: geometric-mean AUPRC ratio {geo[model]:.2f} "
                              f"vs best baseline {best} {geo[best]:.2f} -> "
                              f"{geo[model] / geo[best]:.2f}x (target 1.5x)")
+    if EXPRESSION_ONLY in mean.index.get_level_values(0):
+        ex = mean.loc[EXPRESSION_ONLY].unstack("method")
+        base = [b for b in BASELINES if b in ex["auprc_ratio"].columns]
+        for model in (OURS_NO_PRIOR, SELF_SUPERVISED):
+            if model not in ex["auprc_ratio"].columns or not base:
+                continue
+            ratio = ex["auprc_ratio"]
+            best = max(base, key=lambda b: ratio[b].mean())
+            wins = int((ratio[model] >= ratio[base].max(axis=1)).sum())
+            lines.append(f"expression only, {model}: mean AUPRC ratio {ratio[model].mean():.3f} "
+                         f"vs best baseline {best} {ratio[best].mean():.3f}; best or tied on "
+                         f"{wins} of {len(ratio)} sets")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="*", default=DATASETS)
-    ap.add_argument("--protocols", nargs="*", default=["published", "held-out TFs"])
+    ap.add_argument("--protocols", nargs="*", default=["published", "held-out TFs"],
+                    choices=list(PROTOCOL_METHODS), metavar="PROTOCOL",
+                    help=f"of {', '.join(PROTOCOL_METHODS)} (default: the first two)")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--methods", nargs="*", default=[OURS, NO_GRAPH, *BASELINES])
+    ap.add_argument("--methods", nargs="*", default=[OURS, NO_GRAPH, SELF_SUPERVISED, *BASELINES],
+                    help="rows (default: all; each protocol runs those it has)")
     ap.add_argument("--ablation-seeds", type=int, nargs="*", default=None,
                     help="run the no-message-passing row on these seeds only (default: all)")
     ap.add_argument("--raw", type=Path, default=None, help="append every run here (csv)")
     ap.add_argument("--merge", type=Path, nargs="*", default=None,
                     help="print the tables of csv files written by --raw (no runs)")
     args = ap.parse_args(argv)
+    if "RegDiffusion" in args.methods and not args.merge:
+        from regdiffusion_baseline import available
+
+        if not available():
+            print("note: the regdiffusion package is not installed; its row is left out",
+                  file=sys.stderr)
+            args.methods = [m for m in args.methods if m != "RegDiffusion"]
     if args.merge:
         res = pd.concat([pd.read_csv(p) for p in args.merge], ignore_index=True)
     else:
