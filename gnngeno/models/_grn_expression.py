@@ -54,21 +54,17 @@ def _self_mask(tf_index: np.ndarray, n_genes: int) -> np.ndarray:
     return mask
 
 
-def context_scores(S: np.ndarray, self_mask: np.ndarray,
-                   tie_break: np.ndarray | None = None) -> np.ndarray:
+def context_scores(S: np.ndarray, self_mask: np.ndarray, tie_break: np.ndarray) -> np.ndarray:
     """CLR-style context normalisation of a regulators x genes score matrix.
 
     Each score is z-scored against its row (the regulator's scores with every gene) and its
     column (every regulator's score for the gene), negative z-scores are set to 0, and the two
     are combined as ``sqrt(z_row**2 + z_col**2)`` (Faith et al., *PLoS Biology* 2007). Pairs
     whose two z-scores are both clipped (often half of all pairs) keep their order by the raw
-    score, mapped into ``[-1, 0)`` below every positive context score, so the ranking has no
-    block of ties. Entries where ``self_mask`` is true are left out of the statistics and
-    returned as 0.
-
-    ``tie_break`` (same shape, optional): clipped pairs with equal raw scores (a tree ensemble
-    gives every regulator it never split on an importance of exactly 0) are ordered by it; the
-    clipped pairs are then spread evenly over ``[-1, 0)`` by their rank.
+    score, then by ``tie_break`` (same shape: a tree ensemble gives every regulator it never
+    split on an importance of exactly 0), spread evenly by rank over ``[-1, 0)``, below every
+    positive context score, so the ranking has no block of ties. Entries where ``self_mask`` is
+    true are left out of the statistics and returned as 0.
     """
     A = np.where(self_mask, np.nan, np.asarray(S, dtype=np.float64))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -78,18 +74,12 @@ def context_scores(S: np.ndarray, self_mask: np.ndarray,
     z_col = np.clip(np.nan_to_num(z_col, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
     combined = np.sqrt(z_row ** 2 + z_col ** 2)
     raw = np.nan_to_num(A, nan=0.0)
-    free = ~self_mask
-    if tie_break is not None:
-        below = np.zeros_like(raw)
-        clipped = free & ~(combined > 0)
-        order = np.lexsort((np.asarray(tie_break, dtype=np.float64)[clipped], raw[clipped]))
-        rank = np.empty(order.size)
-        rank[order] = np.arange(order.size)
-        below[clipped] = rank / max(order.size, 1) - 1.0
-        return np.where(self_mask, 0.0, np.where(combined > 0, combined, below))
-    lo, hi = (raw[free].min(), raw[free].max()) if free.any() else (0.0, 0.0)
-    below = (raw - lo) / (hi - lo) - 1.0 if hi > lo else np.full_like(raw, -0.5)
-    below = np.minimum(below, -1e-12)  # strictly below every positive context score
+    clipped = ~self_mask & ~(combined > 0)
+    order = np.lexsort((np.asarray(tie_break, dtype=np.float64)[clipped], raw[clipped]))
+    rank = np.empty(order.size)
+    rank[order] = np.arange(order.size)
+    below = np.zeros_like(raw)
+    below[clipped] = rank / max(order.size, 1) - 1.0
     return np.where(self_mask, 0.0, np.where(combined > 0, combined, below))
 
 
