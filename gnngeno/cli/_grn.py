@@ -50,6 +50,11 @@ def grn(
                                     "from the labels)."),
     method: str = typer.Option("auto", "--method", help="auto (the cross-fitted GNN with "
                                "--prior, expression alone without), gnn or expression."),
+    expression_method: str = typer.Option(
+        "auto", "--expression-method", help="Ranking from expression alone (without --prior): "
+        "auto (trees below 100 genes, ensemble from there), ensemble (mean rank of a diffusion "
+        "model's learnable adjacency and tree importances), diffusion, trees (GENIE3-style "
+        "importances in context, CLR), pearson, spearman, genie3 or grnboost2."),
     cv_folds: int = typer.Option(5, "--cv-folds", min=0, help="Folds of the prior: each "
                                  "known edge is scored by a model that did not see it "
                                  "(0: no cross-fitting, no metrics)."),
@@ -98,7 +103,8 @@ def grn(
     reference = _read_truth(truth, planted if net is not planted else None)
     if tf_names is None:
         say(f"no TF list: every one of the {adata.n_vars} genes is a candidate regulator.")
-    options = tl_options(tl.infer_grn, GRNPredictor, method=method, cv_folds=cv_folds,
+    options = tl_options(tl.infer_grn, GRNPredictor, method=method,
+                         expression_method=expression_method, cv_folds=cv_folds,
                          exclude_prior=exclude_prior, split=split, conv=conv, decoder=decoder,
                          n_layers=n_layers, n_hidden=n_hidden, max_epochs=max_epochs, lr=lr,
                          pair_features=_pair_features(pair_features),
@@ -120,7 +126,8 @@ def grn(
 def _report(res, out, n_genes, model) -> None:
     """The status lines of ``gnngeno grn``: what was written, and the figures it can back."""
     p = res["params"]
-    how = {"expression": "expression alone"}.get(p["mode"], f"GNN ({p['mode']})")
+    how = {"expression": f"expression alone ({res.get('expression_method')})"}.get(
+        p["mode"], f"GNN ({p['mode']})")
     if p["cv_folds"]:
         how = f"GNN cross-fitted on {p['n_known_edges']} known edges"
     timing = (f", {len(model.history_)} epochs of the final model" if model is not None else "")

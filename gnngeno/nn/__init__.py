@@ -31,6 +31,10 @@ from ._imputer import GraphImputerModule  # noqa: E402
 
 __all__ += ["GraphImputerModule"]
 
+from ._adjacency_denoiser import AdjacencyDenoiser  # noqa: E402
+
+__all__ += ["AdjacencyDenoiser"]
+
 from ._sequence_cnn import SequenceCNN, predict  # noqa: E402
 
 __all__ += ["SequenceCNN", "predict"]

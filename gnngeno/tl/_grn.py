@@ -51,13 +51,14 @@ def edge_table(scores: np.ndarray, in_prior: np.ndarray, tfs: Sequence[str],
     return df.reset_index(drop=True)
 
 
-def _expression_scores(adata, layer, tf_index: np.ndarray, seed: int) -> np.ndarray:
+def _expression_scores(adata, layer, tf_index: np.ndarray, seed: int,
+                       expression_method: str) -> np.ndarray:
     from .._settings import settings
     from ..data._grn_graph import log_normalise_if_counts
     from ..models import score_from_expression
 
     X = log_normalise_if_counts(adata.X if layer is None else adata.layers[layer])
-    return np.asarray(score_from_expression(X, tf_index, seed=seed,
+    return np.asarray(score_from_expression(X, tf_index, method=expression_method, seed=seed,
                                             n_threads=settings.n_threads), dtype=np.float64)
 
 
@@ -76,7 +77,13 @@ def _gnn_without_prior(model) -> np.ndarray:
     return out.reshape(len(model.tf_index), model.n_genes)
 
 
-def _rank(adata, prior, tf_names, *, method, layer, split, fractions, cv_folds, mk, tk, seed):
+_EXPRESSION_LABELS = {"ensemble": "diffusion adjacency and tree importances, mean rank",
+                      "trees": "tree importances in context (GENIE3 + CLR)",
+                      "diffusion": "a diffusion model's learnable adjacency"}
+
+
+def _rank(adata, prior, tf_names, *, method, expression_method, layer, split, fractions,
+          cv_folds, mk, tk, seed):
     """(scores, in_prior, model or None, extra results) of :func:`infer_grn`."""
     from ..models import GRNPredictor, cross_fit
     from ..models._grn_crossfit import MIN_VALIDATION_EDGES
@@ -86,9 +93,13 @@ def _rank(adata, prior, tf_names, *, method, layer, split, fractions, cv_folds, 
     extra: dict[str, Any] = {}
     if method == "expression":
         from .._validate import check_tfs
+        from ..models._grn_expression import resolve_expression_method
 
         tf_names = check_tfs(tf_names, list(genes))
-        S = _expression_scores(adata, layer, genes.get_indexer(tf_names), seed)
+        used = resolve_expression_method(expression_method, len(genes))
+        extra["expression_method"] = used
+        logger.info(f"expression only, {len(genes)} genes: " + _EXPRESSION_LABELS.get(used, used))
+        S = _expression_scores(adata, layer, genes.get_indexer(tf_names), seed, used)
         return S, np.zeros(S.shape, bool), None, tf_names, extra
     if prior is not None and split is None:
         fit = cross_fit(adata, prior, tfs=tf_names, cv_folds=cv_folds, model_kwargs=mk,
@@ -123,6 +134,7 @@ def infer_grn(
     tfs: Sequence[str] | None = None,
     layer: str | None = None,
     method: str = "auto",
+    expression_method: str = "auto",
     cv_folds: int = 5,
     exclude_prior: bool = False,
     truth: pd.DataFrame | None = None,
@@ -176,6 +188,11 @@ def infer_grn(
     method
         ``"auto"`` (the cross-fitted GNN with a prior, expression alone without), ``"gnn"``
         or ``"expression"`` (no prior allowed).
+    expression_method
+        The expression-only scorer (``method`` of :func:`gnngeno.models.score_from_expression`):
+        ``"auto"`` (the trees below 100 genes, the ensemble of a diffusion model's adjacency
+        and the trees from there), ``"trees"``, ``"diffusion"``, ``"ensemble"``, ``"pearson"``,
+        ``"spearman"``, ``"genie3"`` or ``"grnboost2"``. Only without a prior.
     cv_folds
         Folds of the prior for cross-fitting (at most one per known edge); 0: no cross-fitting
         (known edges are then scored by the model that learned them, and no metric is made).
@@ -236,7 +253,9 @@ def infer_grn(
     - ``.uns[key_added]["truth_metrics"]`` (with ``truth``): :func:`gnngeno.metrics.grn_metrics`
       of the edge table's rows against ``truth``;
     - ``.uns[key_added]["metrics"]`` (with ``split``): test metrics of the split;
-    - ``.uns[key_added]["params"]``: the parameters used.
+    - ``.uns[key_added]["params"]``: the parameters used;
+    - ``.uns[key_added]["expression_method"]`` (without a prior): the expression-only scorer
+      used (``"trees"`` or ``"ensemble"``, see :func:`gnngeno.models.score_from_expression`).
 
     Examples
     --------
@@ -248,9 +267,11 @@ def infer_grn(
     """
     from .._settings import resolve_seed
     from ..metrics import evaluate_grn
+    from ..models._grn_expression import EXPRESSION_METHODS
 
     check_adata(adata, layer=layer, min_cells=3, min_genes=2)
     check_choice(method, METHODS, "method")
+    check_choice(expression_method, EXPRESSION_METHODS, "expression_method")
     if cv_folds is None or int(cv_folds) < 0:
         raise InputError(f"cv_folds must be >= 0 (0: no cross-fitting), got {cv_folds}.")
     if method == "auto":
@@ -258,6 +279,10 @@ def infer_grn(
     if method == "expression" and (prior is not None or split is not None):
         raise InputError("method='expression' ranks from expression alone; to learn from the "
                          "prior pass method='gnn' (or 'auto').")
+    if expression_method != "auto" and method != "expression":
+        raise InputError(f"expression_method={expression_method!r} sets the ranking from "
+                         "expression alone, which runs without a prior; leave the prior out "
+                         "(method='expression') or leave expression_method at 'auto'.")
     adata = adata.copy() if copy else adata
     seed = resolve_seed(seed)
     mk = {"conv": conv, "decoder": decoder, "n_layers": n_layers, "activation": activation,
@@ -265,7 +290,8 @@ def infer_grn(
     tk = {"l1": l1, "l2": l2, "max_epochs": max_epochs, "patience": patience,
           **dict(train_kwargs or {})}
     S, known, model, tf_names, result = _rank(
-        adata, prior, regulators(adata, tfs), method=method, layer=layer, split=split,
+        adata, prior, regulators(adata, tfs), method=method,
+        expression_method=expression_method, layer=layer, split=split,
         fractions=fractions, cv_folds=int(cv_folds), mk=mk, tk=tk, seed=seed)
     genes = adata.var_names.astype(str)
     tf_index = pd.Index(genes).get_indexer(tf_names)

@@ -104,6 +104,10 @@ class TrainingPlan:
         Upper bound on epochs.
     lr, weight_decay, optimizer
         ``"adam"`` or ``"adamw"`` with this learning rate and weight decay.
+    param_groups
+        Parameter groups with options of their own (``[{"params": [...], "lr": ...}, ...]``,
+        as :class:`torch.optim.Optimizer` takes them), given to the optimizer instead of all
+        of the module's parameters; ``lr`` and ``weight_decay`` apply where a group sets none.
     l1, l2
         Lasso / ridge / elastic-net penalty on the module's weight matrices
         (:func:`gnngeno.nn.weight_penalty`), added to every step's loss.
@@ -141,6 +145,7 @@ class TrainingPlan:
     lr: float = 1e-3
     weight_decay: float = 0.0
     optimizer: str = "adam"
+    param_groups: list[dict[str, Any]] | None = None
     l1: float = 0.0
     l2: float = 0.0
     l1_parameters: Iterable[torch.nn.Parameter] | None = None
@@ -191,8 +196,8 @@ class TrainingPlan:
         rank, world = (D.get_rank(), D.get_world_size()) if on else (0, 1)
         self.context = PlanContext(device=dev, rank=rank, world_size=world)
         cls = torch.optim.AdamW if self.optimizer == "adamw" else torch.optim.Adam
-        self._optimizer = cls(self.module.parameters(), lr=self.lr,
-                              weight_decay=self.weight_decay)
+        params = self.module.parameters() if self.param_groups is None else self.param_groups
+        self._optimizer = cls(params, lr=self.lr, weight_decay=self.weight_decay)
         # DDP averages the gradients of what runs through its forward: the module's loss
         self._loss = (D.wrap_ddp(self.module, method=self.loss_method) if on
                       else getattr(self.module, self.loss_method))

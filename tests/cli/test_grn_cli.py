@@ -69,7 +69,29 @@ def test_grn_without_prior_prints_no_accuracy_unless_truth_is_given(tmp_path, ca
     assert "against the reference network" in capsys.readouterr().out
     assert main(args[:-4]) == 0  # the default without a prior: expression alone
     printed = capsys.readouterr().out
-    assert "ranking: expression alone" in printed and "AUROC" not in printed
+    assert "ranking: expression alone (trees)" in printed and "AUROC" not in printed
+
+
+def test_grn_expression_method_picks_the_expression_ranking(tmp_path, capsys):
+    import numpy as np
+
+    from gnngeno.models import score_from_expression
+
+    adata, _ = _files(tmp_path, n_genes=12, n_tfs=3)
+    out = tmp_path / "edges.tsv"
+    args = ["grn", "--expression", str(tmp_path / "expr.csv"), "--out", str(out), "--seed", "0"]
+    assert main([*args, "--expression-method", "pearson"]) == 0
+    assert "ranking: expression alone (pearson)" in capsys.readouterr().out
+    edges = pd.read_csv(out, sep="\t")
+    X = np.log1p(adata.X.toarray() / adata.X.toarray().sum(1, keepdims=True) * 1e4)
+    expected = score_from_expression(X, np.arange(12), method="pearson")
+    genes = list(adata.var_names)
+    got = [expected[genes.index(s), genes.index(t)] for s, t in zip(edges["source"],
+                                                                   edges["target"], strict=True)]
+    np.testing.assert_allclose(edges["score"], got, rtol=1e-4)  # float32 csv input
+    assert main([*args, "--expression-method", "diffusion"]) == 0
+    assert "ranking: expression alone (diffusion)" in capsys.readouterr().out
+    assert pd.read_csv(out, sep="\t")["score"].nunique() == 12 * 11
 
 
 def test_grn_on_a_five_gene_network_with_a_two_edge_prior(tmp_path, capsys):

@@ -11,10 +11,8 @@ from gnngeno.metrics import grn_metrics
 from gnngeno.models import score_from_expression
 
 
-@pytest.fixture(scope="module")
-def planted():
-    """Log-normalised expression of a small planted network and its 0/1 truth (TFs x genes)."""
-    adata, net = simulate(n_cells=200, n_genes=30, n_tfs=5, seed=0)
+def _planted(n_cells: int, n_genes: int):
+    adata, net = simulate(n_cells=n_cells, n_genes=n_genes, n_tfs=5, seed=0)
     X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
     X = np.log1p(X / X.sum(axis=1, keepdims=True) * 1e4)
     genes = list(adata.var_names)
@@ -26,8 +24,29 @@ def planted():
     return X, tf_index, truth
 
 
-@pytest.mark.parametrize("method", ["auto", "pearson", "spearman", "genie3", "grnboost2"])
-def test_shape_and_self_pairs_lowest(planted, method):
+@pytest.fixture(scope="module")
+def planted():
+    """Log-normalised expression of a small planted network and its 0/1 truth (TFs x genes)."""
+    return _planted(200, 30)
+
+
+@pytest.fixture(scope="module")
+def planted_wider():
+    """The same with 40 genes and 300 cells (the diffusion model needs more genes)."""
+    return _planted(300, 40)
+
+
+@pytest.fixture()
+def short_diffusion(monkeypatch):
+    """The diffusion model trained 300 steps instead of 1 000 (test speed)."""
+    from gnngeno.models import _grn_diffusion
+
+    monkeypatch.setitem(_grn_diffusion.DIFFUSION_DEFAULTS, "n_steps", 300)
+
+
+@pytest.mark.parametrize("method", ["auto", "trees", "diffusion", "ensemble", "pearson",
+                                    "spearman", "genie3", "grnboost2"])
+def test_shape_and_self_pairs_lowest(planted, method, short_diffusion):
     X, tf_index, _ = planted
     S = score_from_expression(X, tf_index, method=method, seed=0, n_threads=1)
     assert S.shape == (len(tf_index), X.shape[1])
@@ -132,3 +151,64 @@ def test_context_scores_order_equal_raw_scores_by_the_tie_break():
     assert list(tie_break[raw == 0][order]) == [0.05, 0.1, 0.2, 0.3, 0.7, 0.9]
     assert len(np.unique(out[clipped])) == clipped.sum()
     assert out.min() >= -1.0
+
+
+def test_auto_is_the_trees_on_few_genes_and_the_ensemble_on_many(planted, monkeypatch,
+                                                                  short_diffusion):
+    from gnngeno.models import _grn_expression
+
+    X, tf_index, _ = planted
+    trees = score_from_expression(X, tf_index, method="trees", seed=0, n_threads=1)
+    ensemble = score_from_expression(X, tf_index, method="ensemble", seed=0, n_threads=1)
+    np.testing.assert_array_equal(score_from_expression(X, tf_index, seed=0, n_threads=1), trees)
+    monkeypatch.setattr(_grn_expression, "ENSEMBLE_MIN_GENES", X.shape[1])
+    np.testing.assert_array_equal(score_from_expression(X, tf_index, seed=0, n_threads=1),
+                                  ensemble)
+    assert not np.array_equal(trees, ensemble)
+
+
+@pytest.mark.parametrize("method", ["diffusion", "ensemble"])
+def test_diffusion_beats_random_on_a_planted_network_and_repeats(planted_wider, method,
+                                                                  short_diffusion):
+    X, tf_index, truth = planted_wider
+    S = score_from_expression(X, tf_index, method=method, seed=0, n_threads=1)
+    keep = np.ones(S.shape, dtype=bool)
+    keep[np.arange(len(tf_index)), tf_index] = False
+    m = grn_metrics(truth[keep], S[keep])
+    assert m["auroc"] > 0.6
+    rng = np.random.default_rng(0)
+    random_ap = [grn_metrics(truth[keep], rng.permutation(S[keep]))["auprc"] for _ in range(20)]
+    assert m["auprc"] > np.quantile(random_ap, 0.95)
+    assert np.unique(S[keep]).size == keep.sum()  # no ties
+    np.testing.assert_array_equal(
+        S, score_from_expression(X, tf_index, method=method, seed=0, n_threads=1))
+    assert not np.array_equal(
+        S, score_from_expression(X, tf_index, method=method, seed=1, n_threads=1))
+
+
+def test_diffusion_leaves_constant_genes_and_cells_out():
+    from gnngeno.models._grn_diffusion import diffusion_input, diffusion_scores
+
+    rng = np.random.default_rng(0)
+    X = rng.gamma(2.0, size=(60, 6))
+    X[:, 2] = 1.0  # no variance
+    X[5] = 1.0  # a cell whose genes all hold one value
+    Z, genes = diffusion_input(X)
+    assert Z.shape == (59, 5) and not genes[2]
+    S = diffusion_scores(X, np.arange(6), seed=0, n_steps=20)
+    assert np.isfinite(S).all()
+    rest = np.delete(np.delete(S, 2, axis=0), 2, axis=1)
+    assert (S[:, 2] < rest.min()).all() and (S[2] < rest.min()).all()
+
+
+def test_diffusion_leaves_the_callers_random_state_alone():
+    import torch
+
+    from gnngeno.models._grn_diffusion import diffusion_scores
+
+    X = np.random.default_rng(0).gamma(2.0, size=(50, 6))
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    diffusion_scores(X, np.arange(6), seed=0, n_steps=5)
+    assert torch.equal(torch.rand(3), expected)

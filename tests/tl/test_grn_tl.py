@@ -136,11 +136,22 @@ def test_expression_alone_is_the_default_without_prior():
     out, model = tl.infer_grn(adata, copy=True, return_model=True, seed=0)
     res = out.uns["gnngeno_grn"]
     assert model is None and res["params"]["method"] == "expression"
-    assert set(res) == {"edges", "params"}
+    assert set(res) == {"edges", "params", "expression_method"}
+    assert res["expression_method"] == "trees"  # 30 genes: the tree importances in context
     assert list(res["edges"].columns) == COLUMNS and len(res["edges"]) == 3 * 29
     again = tl.infer_grn(adata, copy=True, seed=0, truth=net).uns["gnngeno_grn"]
     np.testing.assert_array_equal(again["edges"]["score"], res["edges"]["score"])
     assert again["truth_metrics"]["n_pos"] == len(net)
+
+
+def test_expression_method_needs_the_expression_ranking():
+    adata, net = simulate(n_cells=100, n_genes=30, n_tfs=3, seed=2)
+    with pytest.raises(InputError, match="without a prior"):
+        tl.infer_grn(adata, prior=net, expression_method="pearson")
+    with pytest.raises(InputError, match="expression_method"):
+        tl.infer_grn(adata, expression_method="lasso")
+    out = tl.infer_grn(adata, expression_method="spearman", copy=True).uns["gnngeno_grn"]
+    assert out["expression_method"] == "spearman"
 
 
 def test_every_gene_regulates_without_a_tf_list():

@@ -53,3 +53,16 @@ def test_l1_parameters_limit_the_lasso_to_those_weights():
     assert size(everywhere, "b") < 0.9 * size(plain, "b")  # unless it covers b too
     assert (hist["penalty"] > 0).all()  # logged apart from the loss
     assert (hist["loss"] != hist["penalty"]).all()
+
+
+def test_param_groups_set_each_groups_own_options():
+    torch.manual_seed(0)
+    m = _TwoHeads()
+    frozen = m.b.weight.detach().clone()
+    groups = [{"params": [m.a.weight]}, {"params": [m.b.weight], "lr": 0.0}]
+    plan = TrainingPlan(m, max_epochs=10, lr=0.05, device="cpu", param_groups=groups)
+    before_a = m.a.weight.detach().clone()
+    plan.run(_Data())
+    assert torch.equal(m.b.weight, frozen)  # its group's learning rate is 0
+    assert not torch.equal(m.a.weight, before_a)  # the other group takes the plan's lr
+    assert plan.optimizer_.param_groups[0]["lr"] == 0.05
