@@ -73,6 +73,8 @@ METHODS = {  # label -> score_from_expression method (None: through tl.infer_grn
     "ours": None, "abs. Pearson": "pearson", "abs. Spearman": "spearman",
     "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2", "GNN self-sup.": None,
     "RegDiffusion": "regdiffusion",
+    # the package's diffusion model alone (the default joins it to the trees from 100 genes)
+    "diffusion adjacency": "diffusion",
 }
 PRIOR_METHODS = ("ours", "abs. Pearson", "abs. Spearman", "GENIE3-style", "GRNBoost2-style",
                  "degree-only", "no-graph ablation")

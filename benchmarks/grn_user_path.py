@@ -17,7 +17,9 @@ For mESC and hHEP x {Specific, Non-Specific, STRING} (BEELINE TFs+500, ../shared
   (self-pairs left out) against the whole reference. Degree baselines need known edges and
   have no row here; RegDiffusion (Zhu & Slonim 2024, ``regdiffusion_baseline.py``, when the
   ``regdiffusion`` package is installed) and ``gnngeno grn --method gnn`` (the graph network
-  trained on its own strongest co-expression pairs) have rows only here.
+  trained on its own strongest co-expression pairs) have rows only here, as have the two
+  halves of the default on their own (``score_from_expression(method="diffusion")`` and
+  ``method="trees"``, the default before the diffusion model joined it).
 
 For STRING the published split keeps test positives whose reverse is a training edge (about
 half of them): rows "published, reverse unknown" score the same runs on the test pairs whose
@@ -70,7 +72,10 @@ EXPRESSION_ONLY = "expression only"
 BASELINES = ("degree-only", "degree from expression", "|Pearson|", "|Spearman|", "GENIE3-style",
              "GRNBoost2-style", "RegDiffusion")
 EXPRESSION_METHODS = {"|Pearson|": "pearson", "|Spearman|": "spearman",
-                      "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2"}
+                      "GENIE3-style": "genie3", "GRNBoost2-style": "grnboost2",
+                      # the default's two halves on their own (expression only)
+                      "diffusion adjacency": "diffusion", "trees in context": "trees"}
+OWN_PARTS = ("diffusion adjacency", "trees in context")  # not baselines: in no verdict
 # rows of each protocol (others are skipped there): no prior, no degree baselines or ablation
 PROTOCOL_METHODS = {
     EXPRESSION_ONLY: (OURS, SELF_SUPERVISED, *EXPRESSION_METHODS, "RegDiffusion"),
@@ -366,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
                     choices=list(PROTOCOL_METHODS), metavar="PROTOCOL",
                     help=f"of {', '.join(PROTOCOL_METHODS)} (default: the first two)")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--methods", nargs="*", default=[OURS, NO_GRAPH, SELF_SUPERVISED, *BASELINES],
+    ap.add_argument("--methods", nargs="*", default=[OURS, NO_GRAPH, SELF_SUPERVISED, *OWN_PARTS,
+                                                        *BASELINES],
                     help="rows (default: all; each protocol runs those it has)")
     ap.add_argument("--ablation-seeds", type=int, nargs="*", default=None,
                     help="run the no-message-passing row on these seeds only (default: all)")
