@@ -31,8 +31,9 @@ EXPRESSION_METHODS = ("auto", "trees", "diffusion", "ensemble", "pearson", "spea
                       "grnboost2")
 
 #: ``method="auto"`` uses the ensemble from this many genes (columns of X) on, the trees below.
-#: The diffusion model needs many genes: on networks of 5-19 genes it ranked near chance
-#: (mean AUPRC ratio 1.22 vs 1.80 for the trees), on ~950 genes it led (1.52 vs 1.36).
+#: The diffusion model needs many genes: on simulated networks of 5-19 genes it ranked near
+#: chance (mean AUPRC ratio 1.22 vs 1.80 for the trees), on ~950 genes of liver scRNA-seq data
+#: it led (1.52 vs 1.36); see benchmarks/README.md.
 ENSEMBLE_MIN_GENES = 100
 
 _AUTO_TREES = {"n_estimators": 100, "max_features": "sqrt", "min_samples_leaf": 5, "rank": True}

@@ -255,7 +255,7 @@ def infer_grn(
     - ``.uns[key_added]["metrics"]`` (with ``split``): test metrics of the split;
     - ``.uns[key_added]["params"]``: the parameters used;
     - ``.uns[key_added]["expression_method"]`` (without a prior): the expression-only scorer
-      used (``"trees"`` or ``"ensemble"``, see :func:`gnngeno.models.score_from_expression`).
+      that ran (``"auto"`` resolved to ``"trees"`` or ``"ensemble"`` by the number of genes).
 
     Examples
     --------
