@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .._settings import resolve_seed
+from ..data._grn_graph import standardise_genes
 from ..nn._adjacency_denoiser import AdjacencyDenoiser
 from ..train import Batch, TrainingPlan
 
@@ -36,8 +37,7 @@ def diffusion_input(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Z = (M[cells] - lo[cells]) / (hi - lo)[cells]
     sd = Z.std(axis=0) if Z.shape[0] else np.zeros(M.shape[1])
     genes = (sd > 0) & (M.std(axis=0) > 0)  # a constant gene varies after the cells' scaling
-    Z = (Z[:, genes] - Z[:, genes].mean(axis=0)) / sd[genes]
-    return Z, genes
+    return standardise_genes(Z[:, genes]), genes
 
 
 class _NoisedCells:

@@ -81,13 +81,16 @@ class AdjacencyDenoiser(nn.Module):
         return torch.sign(A) * torch.relu(A.abs() - self.scale / 2) * off
 
     def forward(self, x_noisy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self._predict(x_noisy, t, self.thresholded_adjacency())
+
+    def _predict(self, x_noisy: torch.Tensor, t: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        """The predicted noise, genes mixed through ``A`` (the thresholded adjacency)."""
         time_emb = torch.tanh(self.time_mlp(timestep_embedding(t, self.time_dim)))
         value = x_noisy.unsqueeze(-1)
         emb = self.gene_embedding.expand(x_noisy.shape[0], -1, -1)
         h = torch.tanh(torch.cat([value, emb], dim=-1))
         for i, block in enumerate(self.blocks):
             h = block(h if i == 0 else torch.cat([h, value], dim=-1), time_emb)
-        A = self.thresholded_adjacency()
         if self.training and self.adj_dropout > 0:
             keep = (torch.rand_like(A) > self.adj_dropout).to(A.dtype)
             A = A * keep / (1.0 - self.adj_dropout)
@@ -97,7 +100,8 @@ class AdjacencyDenoiser(nn.Module):
     def loss(self, x_noisy: torch.Tensor, t: torch.Tensor, noise: torch.Tensor,
              sparsity: float) -> dict[str, torch.Tensor]:
         """Mean squared error of the predicted noise plus ``sparsity`` times the mean ``|A|``."""
-        mse = torch.mean((self(x_noisy, t) - noise) ** 2)
+        A = self.thresholded_adjacency()  # once per step, for the prediction and the penalty
+        mse = torch.mean((self._predict(x_noisy, t, A) - noise) ** 2)
         n = self.n_genes
-        l1 = self.thresholded_adjacency().abs().sum() / (n * (n - 1))
+        l1 = A.abs().sum() / (n * (n - 1))
         return {"loss": mse + sparsity * l1, "mse": mse.detach()}
