@@ -139,7 +139,8 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.nda
         mine = np.isin(cand[0], group)
         regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
     if unseen.any():  # their order from the own regression, their scores from the main one
-        order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(deg[:, DEGREE_INPUTS.index("target_degree")], unseen))
+        target_degree = deg[:, DEGREE_INPUTS.index("target_degree")]
+        order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(target_degree, unseen))
         rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
         scores[unseen] = np.sort(scores[unseen])[rank]
     found = []

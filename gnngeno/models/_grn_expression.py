@@ -33,7 +33,8 @@ EXPRESSION_METHODS = ("auto", "trees", "diffusion", "ensemble", "pearson", "spea
 #: ``method="auto"`` uses the ensemble from this many genes (columns of X) on, the trees below.
 #: The diffusion model needs many genes: on simulated networks of 5-19 genes it ranked near
 #: chance (mean AUPRC ratio 1.22 vs 1.80 for the trees), on ~950 genes of liver scRNA-seq data
-#: it led (1.52 vs 1.36); see benchmarks/README.md.
+#: it led (1.52 vs 1.36); on random subsets of 25-400 of those genes the ensemble was ahead of
+#: the trees from 100 genes on (see benchmarks/README.md).
 ENSEMBLE_MIN_GENES = 100
 
 _AUTO_TREES = {"n_estimators": 100, "max_features": "sqrt", "min_samples_leaf": 5, "rank": True}
@@ -200,7 +201,8 @@ def score_from_expression(X, tf_index: Sequence[int], *, method: str = "auto", s
     steps of 128 cells (:class:`gnngeno.nn.AdjacencyDenoiser`; Zhu & Slonim, *J. Comput.
     Biol.* 2024); ``A[tf, gene]`` before the soft threshold is the score. It needs many genes:
     on simulated networks of 5-19 genes it ranks near chance, hence the switch in ``"auto"``
-    (chosen between the sizes measured, 19 and ~950 genes; sizes in between were not measured).
+    (on random 25-400-gene subsets of two scRNA-seq sets the ensemble is ahead of the trees from
+    100 genes on; see benchmarks/README.md).
     """
     check_choice(method, EXPRESSION_METHODS, "method")
     M, tfs = _check_input(X, tf_index)

@@ -76,8 +76,10 @@ class GRNScoring:
                                                           np.asarray(pairs))
         return out
 
-    def predict(self, pairs: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Probability scores of given pairs.
+    def decision_function(self, pairs: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Logits of given pairs (float64, with the degree blend chosen on validation): the
+        values to rank pairs or draw ROC / precision-recall curves with. Unlike
+        :meth:`predict`, they never saturate.
 
         Parameters
         ----------
@@ -91,19 +93,43 @@ class GRNScoring:
             if (src < 0).any() or (tgt < 0).any():
                 raise InputError("some pairs name genes the model was not trained on.")
             pairs = np.stack([src, tgt])
+        return np.asarray(self._logits(np.asarray(pairs)), dtype=np.float64)
+
+    def predict(self, pairs: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The model's probabilities of given pairs: the logistic of :meth:`decision_function`.
+
+        Where the logits reach tens or hundreds (a model that leans on the degree blend does),
+        many probabilities are exactly 0 or 1 in float64 and tie; rank with
+        :meth:`decision_function` or :meth:`get_scores` instead.
+
+        Parameters
+        ----------
+        pairs
+            DataFrame ``source, target`` of gene names, or a ``(2, E)`` array of gene positions.
+        """
         from scipy.special import expit
 
-        # float64 keeps the ranking of confident pairs (float32 saturates at 1.0 near logit 17)
-        return expit(np.asarray(self._logits(np.asarray(pairs)), dtype=np.float64))
+        return expit(self.decision_function(pairs))
 
     def get_scores(self) -> np.ndarray:
         """``(n_tfs, n_genes)`` scores of every TF -> gene candidate (rows in ``self.tfs`` order;
-        self-pairs get 0)."""
+        self-pairs get 0): the logistic of the logits standardised over the candidates.
+
+        The order is that of the logits (:meth:`decision_function`); standardising first keeps
+        the scores spread over (0, 1) where the logits reach hundreds, whose probabilities
+        (:meth:`predict`) would be exactly 0 or 1 and tie.
+        """
+        from scipy.special import expit
+
         src = np.repeat(self.tf_index, self.n_genes)
         tgt = np.tile(np.arange(self.n_genes), len(self.tf_index))
-        S = self.predict(np.stack([src, tgt])).reshape(len(self.tf_index), self.n_genes)
-        S[np.arange(len(self.tf_index)), self.tf_index] = 0.0
-        return S
+        logits = self.decision_function(np.stack([src, tgt]))
+        off = src != tgt
+        mean = float(np.mean(logits[off])) if off.any() else 0.0
+        sd = float(np.std(logits[off])) if off.any() else 0.0
+        S = expit((logits - mean) / (sd or 1.0))
+        S[~off] = 0.0
+        return S.reshape(len(self.tf_index), self.n_genes)
 
     def get_edges(self, *, top: int | None = None) -> pd.DataFrame:
         """Every TF -> gene candidate with its score, sorted by decreasing score.

@@ -62,21 +62,6 @@ def _expression_scores(adata, layer, tf_index: np.ndarray, seed: int,
                                             n_threads=settings.n_threads), dtype=np.float64)
 
 
-def _gnn_without_prior(model) -> np.ndarray:
-    """Scores of the self-supervised model: the logistic of its logits standardised over every
-    candidate (a monotone transform that keeps the ranking without saturating)."""
-    from scipy.special import expit
-
-    src = np.repeat(model.tf_index, model.n_genes)
-    tgt = np.tile(np.arange(model.n_genes), len(model.tf_index))
-    s = np.asarray(model._logits(np.stack([src, tgt])), dtype=np.float64)
-    off = src != tgt
-    sd = float(np.std(s[off])) or 1.0
-    out = expit((s - float(np.mean(s[off]))) / sd)
-    out[~off] = 0.0
-    return out.reshape(len(model.tf_index), model.n_genes)
-
-
 _EXPRESSION_LABELS = {"ensemble": "diffusion adjacency and tree importances, mean rank",
                       "trees": "tree importances in context (GENIE3 + CLR)",
                       "diffusion": "a diffusion model's learnable adjacency"}
@@ -114,7 +99,7 @@ def _rank(adata, prior, tf_names, *, method, expression_method, layer, split, fr
     model.train(prior, split="random" if split is None else split, fractions=fractions, **tk)
     known = np.zeros((len(model.tfs), model.n_genes), bool)
     if prior is None and split is None:
-        return _gnn_without_prior(model), known, model, model.tfs, extra
+        return model.get_scores(), known, model, model.tfs, extra
     t = model.split_
     pos = (t.train_pos if prior is None
            else prior_positives(prior, model.var_names, model.tf_index))

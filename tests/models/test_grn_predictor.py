@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -63,6 +64,30 @@ def test_edge_table_covers_every_candidate(trained, data):
                                      trained._graph().pair_features(p, torch.as_tensor(deg)))
     assert f32.dtype == torch.float32
     np.testing.assert_allclose(logits, f32.numpy() + blend, rtol=1e-4, atol=1e-5)
+
+
+def test_scores_keep_the_logits_order_where_probabilities_saturate(data):
+    """A model that leans on the degree blend has logits in the hundreds (seen on a 19-gene
+    curated network and on dense ChIP-seq references): its probabilities are exactly 1 for
+    many pairs, but the scores and the edge table keep the logits' order."""
+    adata, net = data
+    m = GRNPredictor(adata, seed=0, n_hidden=16, n_latent=8).train(net, max_epochs=5)
+    m.degree_blend_ = 500.0  # as if chosen on validation: logits of order 1e3
+    src = np.repeat(m.tf_index, m.n_genes)
+    tgt = np.tile(np.arange(m.n_genes), len(m.tf_index))
+    off = src != tgt
+    logits = m.decision_function(np.stack([src, tgt]))[off]
+    assert np.unique(logits).size == logits.size
+    assert (m.predict(np.stack([src, tgt]))[off] == 1.0).sum() > 100  # saturated, tied
+    scores = m.get_scores().ravel()[off]
+    assert np.unique(scores).size == scores.size
+    np.testing.assert_array_equal(np.argsort(scores, kind="stable"),
+                                  np.argsort(logits, kind="stable"))
+    edges = m.get_edges()
+    assert edges["score"].is_unique and edges["score"].between(0, 1).all()
+    names = pd.DataFrame({"source": np.asarray(m.var_names)[src[off]],
+                          "target": np.asarray(m.var_names)[tgt[off]]})
+    np.testing.assert_array_equal(m.decision_function(names), logits)
 
 
 @pytest.mark.parametrize("conv", ["gcn", "gat"])
