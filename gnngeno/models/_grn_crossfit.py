@@ -17,6 +17,7 @@ from ..data._link_split import LinkSplit
 from ._grn_features import prior_positives
 from ._grn_pair_features import expression_pair_features, resolve_pair_features
 from ._grn_predictor import GRNPredictor
+from ._grn_scoring import standardise_logits
 from ._grn_stacking import (
     DEGREE_INPUTS,
     OutOfFold,
@@ -92,14 +93,6 @@ def fit_split(train_pos: np.ndarray, negatives: np.ndarray, *, n_genes: int,
                      neg_targets=np.arange(n_genes), method=method)
 
 
-def _standardise(logits: np.ndarray, negatives: np.ndarray) -> np.ndarray:
-    """Logits centred and scaled by the mean and standard deviation of the ``negatives``
-    (a boolean mask), so that the calibration of one model applies to another."""
-    ref = logits[negatives] if negatives.any() else logits
-    sd = float(np.std(ref))
-    return (logits - float(np.mean(ref))) / (sd if sd > 0 else 1.0)
-
-
 def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any],
                seed: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """``(n_tfs * n_genes, K)`` expression pair features of every candidate (row-major like
@@ -133,7 +126,7 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.nda
         split = fit_split(seen, ctx["negatives"], rng=rng, method="unseen regulators",
                           **ctx["fit_kwargs"])
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
-        z_g = _standardise(model._logits(cand), ctx["negative"]).astype(np.float32)
+        z_g = standardise_logits(model._logits(cand), ctx["negative"]).astype(np.float32)
         d_g = target_degree_input(seen, cand, ctx["fit_kwargs"]["n_genes"],
                                   scale=pos.shape[1] / max(seen.shape[1], 1))
         mine = np.isin(cand[0], group)
@@ -270,7 +263,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
         split = fit_split(seen, negatives, n_genes=n_genes, tf_index=tf_index,
                           val_fraction=val_fraction, rng=rng, method="cross-fit")
         model = _train(adata, tfs, split, mk, tk, seed)
-        z_folds.append(_standardise(model._logits(cand), negative).astype(np.float32))
+        z_folds.append(standardise_logits(model._logits(cand), negative).astype(np.float32))
         held_of.append(np.isin(cand_key, held[0] * n_genes + held[1]))
         rows.append({"fold": f, "n_known": held.shape[1], "epochs": len(model.history_)})
     split = fit_split(pos, negatives, n_genes=n_genes, tf_index=tf_index,
@@ -279,7 +272,7 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
         logger.info(f"{pos.shape[1]} known edges: too few for a validation part, so training "
                     f"runs max_epochs without early stopping.")
     final.train(split=split, **tk)
-    z = _standardise(final._logits(cand), negative)
+    z = standardise_logits(final._logits(cand), negative)
     stack = OutOfFold(z_folds, held_of, deg_folds, E, negative, rng=rng,
                       n_known=pos.shape[1], names=kinds)
     scores = np.zeros(cand.shape[1])

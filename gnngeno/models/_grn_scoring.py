@@ -21,6 +21,15 @@ DEGREE_BLEND_GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 100.0)
 PAIRS_PER_CHUNK = 100_000
 
 
+def standardise_logits(logits: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Logits centred and scaled by the mean and standard deviation of those where
+    ``reference`` (a boolean mask) is true, or of all when it is empty: the same order, on a
+    scale that one model's calibration can share with another's."""
+    ref = logits[reference] if reference.any() else logits
+    sd = float(np.std(ref))
+    return (logits - float(np.mean(ref))) / (sd if sd > 0 else 1.0)
+
+
 class GRNScoring:
     """Prediction methods of :class:`GRNPredictor` (a mixin: it uses the model's ``module``,
     gene graph, training positives, TFs and split)."""
@@ -123,11 +132,8 @@ class GRNScoring:
 
         src = np.repeat(self.tf_index, self.n_genes)
         tgt = np.tile(np.arange(self.n_genes), len(self.tf_index))
-        logits = self.decision_function(np.stack([src, tgt]))
         off = src != tgt
-        mean = float(np.mean(logits[off])) if off.any() else 0.0
-        sd = float(np.std(logits[off])) if off.any() else 0.0
-        S = expit((logits - mean) / (sd or 1.0))
+        S = expit(standardise_logits(self.decision_function(np.stack([src, tgt])), off))
         S[~off] = 0.0
         return S.reshape(len(self.tf_index), self.n_genes)
 
@@ -162,4 +168,4 @@ class GRNScoring:
         return grn_metrics(labels, self._logits(pairs))
 
 
-__all__ = ["DEGREE_BLEND_GRID", "GRNScoring"]
+__all__ = ["DEGREE_BLEND_GRID", "GRNScoring", "standardise_logits"]
