@@ -20,6 +20,7 @@ from ..data._grn_graph import (
     correlation,
     expression_features,
     log_normalise_if_counts,
+    predicted_log_degree,
     standardise_genes,
 )
 
@@ -108,8 +109,6 @@ def expression_degree_scores(X, train_pos: np.ndarray, tf_index: Sequence[int], 
     -------
     ``(n_tfs, n_genes)`` scores ``(1 + out-degree) * (1 + in-degree)`` with predicted degrees.
     """
-    from sklearn.linear_model import RidgeCV
-
     pos = np.asarray(train_pos, dtype=np.int64).reshape(2, -1)
     n, tf_index = X.shape[1], np.asarray(tf_index, dtype=np.int64)  # X is read only if needed
     out_deg, in_deg = (d.copy() for d in _degrees(pos, n, undirected))
@@ -120,7 +119,6 @@ def expression_degree_scores(X, train_pos: np.ndarray, tf_index: Sequence[int], 
     if len(src) or len(tgt):
         feats = expression_features(X, n_components=min(n_components, n - 1),
                                     seed=resolve_seed(seed))
-        grid = np.logspace(-2, 4, 13)
         is_tf = np.zeros(n, bool)
         is_tf[tf_index] = True
         every = np.ones(n, bool)  # an undirected degree is learnt over every gene
@@ -129,8 +127,7 @@ def expression_degree_scores(X, train_pos: np.ndarray, tf_index: Sequence[int], 
             fit = pool & ~np.isin(np.arange(n), unseen)
             blank = unseen[deg[unseen] == 0]  # an undirected gene may show edges it keeps
             if len(blank) and fit.sum() >= 3:
-                model = RidgeCV(alphas=grid).fit(feats[fit], np.log1p(deg[fit]))
-                deg[blank] = np.expm1(np.clip(model.predict(feats[blank]), 0.0, None))
+                deg[blank] = np.expm1(predicted_log_degree(feats, deg, fit, blank))
     return np.outer(1.0 + out_deg[tf_index], 1.0 + in_deg)
 
 

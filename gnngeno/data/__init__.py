@@ -7,6 +7,7 @@ from ._grn_graph import (  # noqa: F401
     degree_features,
     expression_features,
     message_graph,
+    predicted_log_degree,
 )
 from ._grn_negatives import (  # noqa: F401
     degree_matched_negatives,

@@ -88,6 +88,42 @@ def _expression_features(X, n_components: int | None, seed: int) -> np.ndarray:
     return (Z / sd).astype(np.float32)
 
 
+def predicted_log_degree(features: np.ndarray, degree: np.ndarray, fit: np.ndarray,
+                         rows: np.ndarray) -> np.ndarray:
+    """``log(1 + degree)`` of the genes ``rows`` as predicted from their ``features`` by a
+    ridge regression (penalty chosen by leave-one-out over a fixed grid) fitted on the genes
+    where ``fit`` is True; clipped at 0. With fewer than 3 genes to fit on, the mean of their
+    ``log(1 + degree)`` (0 without any).
+
+    How many edges a gene has is partly written in its expression profile; this is how
+    :func:`gnngeno.baselines.expression_degree_scores` and the cross-fitted ranking of
+    regulators without known edges read it.
+
+    Parameters
+    ----------
+    features
+        ``(n_genes, d)`` gene features, e.g. :func:`expression_features`.
+    degree
+        ``(n_genes,)`` known degrees (read where ``fit`` is True).
+    fit
+        ``(n_genes,)`` boolean mask of the genes to fit the regression on.
+    rows
+        Positions of the genes to predict.
+
+    Returns
+    -------
+    ``(len(rows),)`` predicted ``log(1 + degree)``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    target = np.log1p(np.asarray(degree, dtype=np.float64)[fit])
+    if target.size < 3:
+        return np.full(rows.size, float(target.mean()) if target.size else 0.0)
+    from sklearn.linear_model import RidgeCV
+
+    model = RidgeCV(alphas=np.logspace(-2, 4, 13)).fit(features[fit], target)
+    return np.clip(model.predict(features[rows]), 0.0, None)
+
+
 def correlation(X, *, method: str = "pearson", rows: np.ndarray | None = None) -> np.ndarray:
     """Gene-gene correlation (``rows`` x genes) of a cells x genes matrix (counts are
     log-normalised first); :func:`gnngeno.gr.coexpression` does the work."""
@@ -125,4 +161,5 @@ def message_graph(n_genes: int, *edge_sets: np.ndarray) -> torch.Tensor:
 
 
 __all__ = ["coexpression_edges", "correlation", "degree_features", "expression_features",
-           "log_normalise_if_counts", "message_graph", "standardise_genes"]
+           "log_normalise_if_counts", "message_graph", "predicted_log_degree",
+           "standardise_genes"]

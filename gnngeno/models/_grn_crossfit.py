@@ -13,19 +13,19 @@ import pandas as pd
 
 from .._logging import logger
 from .._validate import InputError
+from ..data._grn_graph import expression_features
 from ..data._link_split import LinkSplit
 from ._grn_features import prior_positives
 from ._grn_pair_features import expression_pair_features, resolve_pair_features
 from ._grn_predictor import GRNPredictor
 from ._grn_scoring import standardise_logits
 from ._grn_stacking import (
-    DEGREE_INPUTS,
     OutOfFold,
     Stacker,
     UnseenRegime,
     degree_inputs,
     is_symmetric,
-    target_degree_input,
+    unseen_degree_inputs,
     unseen_tf_groups,
 )
 
@@ -102,7 +102,7 @@ def _pair_rows(model: GRNPredictor, model_kwargs: Mapping[str, Any],
     return E.reshape(E.shape[0] * E.shape[1], len(kinds)), kinds
 
 
-def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.ndarray,
+def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
                        scores: np.ndarray) -> dict[str, float]:
     """Order the final model's candidates of regulators without known edges (``unseen``) by
     a regression fitted on :data:`~gnngeno.models._grn_stacking.UNSEEN_MODELS` extra models,
@@ -118,8 +118,13 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.nda
     groups = unseen_tf_groups(pos, rng)
     if not groups:
         return {}
-    symmetric = is_symmetric(pos, ctx["fit_kwargs"]["n_genes"])
-    regime = UnseenRegime(ctx["E"], ctx["kinds"], rng)
+    n_genes = ctx["fit_kwargs"]["n_genes"]
+    symmetric = is_symmetric(pos, n_genes)
+    regime = UnseenRegime(ctx["E"], ctx["kinds"], rng, symmetric=symmetric)
+    features = None  # a symmetric prior's genes without known edges read a predicted degree
+    if symmetric:
+        features = expression_features(ctx["X"], n_components=min(64, n_genes - 1),
+                                       seed=ctx["seed"])
     for group in groups:
         drop = np.isin(pos[0], group) | (symmetric & np.isin(pos[1], group))
         seen = pos[:, ~drop]
@@ -127,13 +132,13 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, deg: np.ndarray, unseen: np.nda
                           **ctx["fit_kwargs"])
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
         z_g = standardise_logits(model._logits(cand), ctx["negative"]).astype(np.float32)
-        d_g = target_degree_input(seen, cand, ctx["fit_kwargs"]["n_genes"],
-                                  scale=pos.shape[1] / max(seen.shape[1], 1))
+        d_g = unseen_degree_inputs(seen, cand, n_genes, features=features,
+                                   scale=pos.shape[1] / max(seen.shape[1], 1))
         mine = np.isin(cand[0], group)
         regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
     if unseen.any():  # their order from the own regression, their scores from the main one
-        target_degree = deg[:, DEGREE_INPUTS.index("target_degree")]
-        order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(target_degree, unseen))
+        degrees = unseen_degree_inputs(pos, cand, n_genes, features=features)
+        order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(degrees, unseen))
         rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
         scores[unseen] = np.sort(scores[unseen])[rank]
     found = []
@@ -191,8 +196,10 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       one. Two extra models are trained, each without any edge of a disjoint random 20 % of
       the regulators that have known edges (for a symmetric prior such as STRING, without
       the edges into them too); a regression of its own (logit, expression features,
-      target in-degree) is fitted on those regulators' known edges against their other
-      candidates and orders the final model's candidates of regulators without known edges;
+      target in-degree; for a symmetric prior also whether the target has no known edge and
+      the regulator's degree, a gene without known edges reading the degree its expression
+      predicts) is fitted on those regulators' known edges against their other candidates
+      and orders the final model's candidates of regulators without known edges;
       the scores the main regression gave those candidates are handed out again in that
       order (a regulator absent from a prior is often not a regulator at all, which the
       main regression knows from the degrees and the extra models, trained on regulators
@@ -301,11 +308,11 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
                        density=float(folds["density"].mean()))
     if k:  # regulators without known edges: a regression of their own
         unseen = fill & ~np.isin(cand[0], pos[0])
-        ctx = dict(adata=adata, tfs=tfs, pos=pos, cand=cand, known=known, negative=negative,
+        ctx = dict(adata=adata, X=final._X, tfs=tfs, pos=pos, cand=cand, known=known, negative=negative,
                    negatives=negatives, E=E, kinds=kinds, mk=mk, tk=tk, seed=seed, rng=rng,
                    fit_kwargs=dict(n_genes=n_genes, tf_index=tf_index,
                                    val_fraction=val_fraction))
-        found = _unseen_regulators(ctx, z, deg, unseen, scores)
+        found = _unseen_regulators(ctx, z, unseen, scores)
         if metrics is not None:
             metrics.update(found)
     shape = (len(tf_index), n_genes)

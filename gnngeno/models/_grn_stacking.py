@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..data._grn_graph import predicted_log_degree
+
 
 class Stacker:
     """Out-of-fold stacking (Wolpert 1992): a logistic regression of "known edge" on a
@@ -94,11 +96,45 @@ def degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, n_regulator
                             np.log1p(np.maximum(n_regulators - in_c, 0.0))]).astype(np.float32)
 
 
-def target_degree_input(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
-                        scale: float = 1.0) -> np.ndarray:
-    """The ``"target_degree"`` column of :func:`degree_inputs` alone (the one input of the
-    regression for regulators without known edges besides the logit and pair features)."""
-    return np.log1p(_in_degree(edges, cand, n_genes, scale)).astype(np.float32)
+#: Names of the degree inputs of the regression for regulators without known edges: the
+#: target's ``log1p`` in-degree and, for a symmetric prior, :data:`SYMMETRIC_UNSEEN_INPUTS`.
+UNSEEN_DEGREE_INPUTS = ("target_degree",)
+
+#: Extra inputs of that regression for a symmetric prior (an undirected reference such as
+#: STRING, where a gene's degree is one property of the gene): whether the target has no
+#: known edge at all, and the regulator's degree. A gene without any known edge reads, as
+#: target and as regulator, the ``log1p`` degree its expression predicts.
+SYMMETRIC_UNSEEN_INPUTS = ("target_without_edges", "tf_degree")
+
+
+def unseen_degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
+                         features: np.ndarray | None = None,
+                         scale: float = 1.0) -> np.ndarray:
+    """``(n_candidates, k)`` degree inputs of the regression for regulators without known
+    edges, from ``edges`` (``(2, n)`` gene positions; degrees times ``scale``, as in
+    :func:`degree_inputs`).
+
+    Without ``features`` (a directed prior): the target's ``log1p`` in-degree
+    (:data:`UNSEEN_DEGREE_INPUTS`). With the genes' expression ``features`` (a symmetric
+    prior): also :data:`SYMMETRIC_UNSEEN_INPUTS`. There a gene's degree is its in-degree,
+    except that a gene without any edge in ``edges`` reads the ``log1p`` degree its
+    expression predicts (a ridge regression fitted on the genes with edges,
+    :func:`gnngeno.data.predicted_log_degree`): the extra models' held-out regulators and
+    genes held out of the prior are such genes, at both ends of a pair, and degree 0 would
+    rank every pair between two of them last.
+    """
+    degree = np.bincount(edges[1], minlength=n_genes) * scale
+    log_degree = np.log1p(degree)
+    if features is None:
+        return log_degree[cand[1], None].astype(np.float32)
+    has_edges = np.zeros(n_genes, bool)
+    has_edges[edges[0]] = True
+    has_edges[edges[1]] = True
+    without = np.flatnonzero(~has_edges)
+    if without.size:
+        log_degree[without] = predicted_log_degree(features, degree, has_edges, without)
+    return np.column_stack([log_degree[cand[1]], ~has_edges[cand[1]],
+                            log_degree[cand[0]]]).astype(np.float32)
 
 
 def _in_degree(edges: np.ndarray, cand: np.ndarray, n_genes: int, scale: float) -> np.ndarray:
@@ -166,28 +202,33 @@ def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
 
 class UnseenRegime:
     """How to rank the candidates of a regulator without known edges: for each group, the
-    standardised logits of a model trained without any edge of the group's regulators, their
-    target in-degree, and which of their candidates are known edges (positives) or not. A
-    :class:`Stacker` on the logit, the expression features and the target's in-degree is
-    fitted on some groups and scores others (cross-fitted metrics) or the final model's
-    candidates of regulators without known edges (all groups)."""
+    standardised logits of a model trained without any edge of the group's regulators, the
+    degree inputs (:func:`unseen_degree_inputs`: the target's in-degree; for a symmetric
+    prior also whether the target has no known edge and the regulator's degree, a gene
+    without known edges reading the degree its expression predicts), and which of their
+    candidates are known edges (positives) or not. A :class:`Stacker` on the logit, the
+    expression features and the degree inputs is fitted on some groups and scores others
+    (cross-fitted metrics) or the final model's candidates of regulators without known
+    edges (all groups)."""
 
-    def __init__(self, E, names: Sequence[str], rng: np.random.Generator):
-        self.E, self.names, self.rng = E, (*names, "target_degree"), rng
-        self.groups: list[tuple] = []  # (z, target degree, positives, negatives, counts)
+    def __init__(self, E, names: Sequence[str], rng: np.random.Generator, *,
+                 symmetric: bool = False):
+        degree_names = (*UNSEEN_DEGREE_INPUTS, *(SYMMETRIC_UNSEEN_INPUTS if symmetric else ()))
+        self.E, self.names, self.rng = E, (*names, *degree_names), rng
+        self.groups: list[tuple] = []  # (z, degree inputs, positives, negatives, counts)
 
-    def add(self, z: np.ndarray, target_degree: np.ndarray, known: np.ndarray,
+    def add(self, z: np.ndarray, degrees: np.ndarray, known: np.ndarray,
             candidates: np.ndarray) -> None:
-        """A group: its model's logits and target degrees for every candidate, and the masks
+        """A group: its model's logits and degree inputs for every candidate, and the masks
         of its regulators' known edges and other candidates."""
         neg = np.flatnonzero(candidates)
         sample = sample_negatives(neg, self.rng)
-        self.groups.append((z, target_degree, np.flatnonzero(known), sample,
+        self.groups.append((z, degrees, np.flatnonzero(known), sample,
                             int(known.sum()), int(neg.size)))
 
-    def inputs(self, target_degree: np.ndarray, rows) -> np.ndarray:
+    def inputs(self, degrees: np.ndarray, rows) -> np.ndarray:
         """The regression's inputs other than the logit, for candidates ``rows``."""
-        return np.column_stack([self.E[rows], target_degree[rows]])
+        return np.column_stack([self.E[rows], degrees[rows]])
 
     def fit(self, groups) -> Stacker:
         """The regression fitted on the groups listed."""
@@ -200,6 +241,7 @@ class UnseenRegime:
                        n_negative=sum(g[5] for g in part), names=self.names)
 
 
-__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "STACK_NEGATIVES", "UNSEEN_MODELS",
-           "UNSEEN_TF_SHARE", "OutOfFold", "Stacker", "UnseenRegime", "degree_inputs",
-           "is_symmetric", "target_degree_input", "unseen_tf_groups"]
+__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "STACK_NEGATIVES", "SYMMETRIC_UNSEEN_INPUTS",
+           "UNSEEN_DEGREE_INPUTS", "UNSEEN_MODELS", "UNSEEN_TF_SHARE", "OutOfFold", "Stacker",
+           "UnseenRegime", "degree_inputs", "is_symmetric", "unseen_degree_inputs",
+           "unseen_tf_groups"]

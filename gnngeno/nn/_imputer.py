@@ -1,4 +1,4 @@
-"""Graph imputation network: a cell-graph encoder and a count decoder (tensors only).
+r"""Graph imputation network: a cell-graph encoder and a count decoder (tensors only).
 
 The encoder embeds each cell's (masked, log-normalised) expression and mixes it with its
 neighbours' on the cell kNN graph; the decoder maps the embedding to the parameters of a

@@ -372,6 +372,39 @@ def test_stacker_keeps_float64_precision_on_float32_inputs():
     np.testing.assert_allclose(p, st.fit.predict_proba(np.column_stack([z, f]))[:, 1], rtol=1e-6)
 
 
+def test_unseen_degree_inputs_read_a_predicted_degree_for_genes_without_edges():
+    from gnngeno.data import predicted_log_degree
+    from gnngeno.models._grn_stacking import unseen_degree_inputs
+
+    rng = np.random.default_rng(0)
+    n = 200
+    features = rng.normal(size=(n, 5))
+    true = np.clip(np.round(np.expm1(1.5 + 0.8 * features[:, 0])), 1, None).astype(int)
+    lone = np.arange(150, n)  # genes whose every edge is hidden
+    src = np.repeat(np.arange(150), true[:150])
+    dst = (src + 1 + rng.integers(0, 148, src.size)) % 150
+    edges = np.unique(np.concatenate([np.stack([src, dst]), np.stack([dst, src])], axis=1),
+                      axis=1)  # symmetric, among the first 150 genes only
+    cand = np.stack([np.repeat([150, 151, 3], n), np.tile(np.arange(n), 3)])
+    # a directed prior: the target's log1p in-degree alone, 0 for genes without edges
+    plain = unseen_degree_inputs(edges, cand, n)
+    in_deg = np.bincount(edges[1], minlength=n)
+    np.testing.assert_allclose(plain[:, 0], np.log1p(in_deg[cand[1]]), rtol=1e-6)
+    # a symmetric prior: genes without any edge read the degree their expression predicts
+    sym = unseen_degree_inputs(edges, cand, n, features=features)
+    assert sym.shape == (cand.shape[1], 3)
+    target = sym[:n, 0]
+    np.testing.assert_allclose(target[:150], np.log1p(in_deg[:150]), rtol=1e-6)
+    assert np.corrcoef(target[lone], np.log1p(true[lone]))[0, 1] > 0.8
+    np.testing.assert_array_equal(sym[:n, 1], np.arange(n) >= 150)
+    # the regulator's degree: predicted for a gene without edges, counted for one with edges
+    np.testing.assert_allclose(sym[:n, 2], target[150], rtol=1e-6)
+    np.testing.assert_allclose(sym[2 * n:, 2], np.log1p(in_deg[3]), rtol=1e-6)
+    fit = np.arange(n) < 150
+    np.testing.assert_allclose(target[lone], predicted_log_degree(features, in_deg, fit, lone),
+                               rtol=1e-5)
+
+
 def test_unseen_regulator_groups_are_disjoint_and_skipped_on_small_priors():
     from gnngeno.models._grn_stacking import is_symmetric, unseen_tf_groups
 
@@ -415,6 +448,41 @@ def test_cross_fit_ranks_regulators_without_known_edges_with_a_regression_of_the
     np.testing.assert_array_equal(plain.scores[seen], fit.scores[seen])
     assert "auroc_unseen_tf" not in plain.metrics
     assert not np.array_equal(plain.scores[rows], fit.scores[rows])
+
+
+def test_cross_fit_on_a_symmetric_prior_ranks_pairs_between_unseen_genes():
+    # an undirected prior (every edge in both directions) without any edge of four genes:
+    # the regression for regulators without known edges reads their predicted degrees
+    from gnngeno.models import cross_fit
+    from gnngeno.models._grn_stacking import SYMMETRIC_UNSEEN_INPUTS, UnseenRegime
+
+    adata, net = simulate(n_cells=300, n_genes=150, n_tfs=30, seed=0)
+    genes = adata.var_names.tolist()
+    both = pd.concat([net[["source", "target"]],
+                      net.rename(columns={"source": "target", "target": "source"})[
+                          ["source", "target"]]])
+    counts = net["source"].value_counts()
+    held = counts.index[counts.to_numpy() >= 3][:4].tolist()
+    prior = both[~both["source"].isin(held) & ~both["target"].isin(held)].drop_duplicates()
+    seen_names = []
+    fitted = UnseenRegime.fit
+
+    def spy(self, groups):
+        seen_names.append(self.names)
+        return fitted(self, groups)
+
+    UnseenRegime.fit = spy
+    try:
+        fit = cross_fit(adata, prior, tfs=genes, cv_folds=3, seed=0,
+                        model_kwargs={"n_hidden": 16, "n_latent": 8, "n_pcs": 8},
+                        train_kwargs={"max_epochs": 10})
+    finally:
+        UnseenRegime.fit = fitted
+    assert seen_names and all(n[-2:] == SYMMETRIC_UNSEEN_INPUTS for n in seen_names)
+    assert 0 <= fit.metrics["auroc_unseen_tf"] <= 1
+    rows = [genes.index(t) for t in held]
+    block = fit.scores[np.ix_(rows, rows)][~np.eye(4, dtype=bool)]
+    assert np.all(block > 0) and np.unique(fit.scores[rows]).size > 100
 
 
 def test_every_gene_as_regulator_tiny_network_and_constant_gene():
