@@ -308,8 +308,9 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
                        density=float(folds["density"].mean()))
     if k:  # regulators without known edges: a regression of their own
         unseen = fill & ~np.isin(cand[0], pos[0])
-        ctx = dict(adata=adata, X=final._X, tfs=tfs, pos=pos, cand=cand, known=known, negative=negative,
-                   negatives=negatives, E=E, kinds=kinds, mk=mk, tk=tk, seed=seed, rng=rng,
+        ctx = dict(adata=adata, X=final._X, tfs=tfs, pos=pos, cand=cand, known=known,
+                   negative=negative, negatives=negatives, E=E, kinds=kinds, mk=mk, tk=tk,
+                   seed=seed, rng=rng,
                    fit_kwargs=dict(n_genes=n_genes, tf_index=tf_index,
                                    val_fraction=val_fraction))
         found = _unseen_regulators(ctx, z, unseen, scores)
