@@ -33,6 +33,12 @@ from ._grn_stacking import (
 #: at least this many known edges; smaller priors train for ``max_epochs`` without one.
 MIN_VALIDATION_EDGES = 3
 
+#: In an undirected prior (most known edges have their reverse, e.g. STRING)
+#: every model adds each gene's strongest co-expression partners to its message-passing graph
+#: (``coexpression_k``, the self-supervised mode's number), unless ``model_kwargs`` sets it: a
+#: gene without known edges is otherwise an isolated node, which no message reaches.
+UNDIRECTED_COEXPRESSION_K = 10
+
 #: Names of the cross-fitted metrics (means over the folds).
 CV_METRICS = ("auroc", "auprc", "auprc_ratio", "epr")
 
@@ -206,6 +212,11 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       with edges, do not).
       Skipped (such regulators then share the regression of the rest) when a group would
       hold fewer than 3 regulators (priors whose edges come from fewer than 15 regulators).
+    - **Undirected priors** (most known edges have their reverse, e.g. STRING): unless
+      ``model_kwargs`` sets ``coexpression_k`` or turns message passing off, every model's
+      message-passing graph also
+      holds each gene's :data:`UNDIRECTED_COEXPRESSION_K` strongest co-expression partners,
+      so that genes without known edges (isolated in the prior) receive messages.
 
     Parameters
     ----------
@@ -252,6 +263,13 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     pos = np.unique(pos[:, pos[0] != pos[1]], axis=1)
     if pos.shape[1] == 0:
         raise InputError("the prior network holds only self-loops; pass TF -> target edges.")
+    if (mk.get("coexpression_k") is None and mk.get("message_passing", True)
+            and is_symmetric(pos, n_genes)):
+        mk["coexpression_k"] = UNDIRECTED_COEXPRESSION_K
+        logger.info(f"the prior is undirected (most known edges have their reverse): each "
+                    f"gene's {UNDIRECTED_COEXPRESSION_K} strongest co-expression partners join "
+                    f"the message-passing graph.")
+        final = GRNPredictor(adata, tfs=tfs, seed=seed, **mk)
     cand = _candidates(tf_index, n_genes)
     cand_key = cand[0] * n_genes + cand[1]
     known = np.isin(cand_key, pos[0] * n_genes + pos[1])
@@ -320,5 +338,5 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     return CrossFit(final, scores.reshape(shape), known.reshape(shape), metrics, folds)
 
 
-__all__ = ["CV_METRICS", "MIN_VALIDATION_EDGES", "CrossFit", "cross_fit",
-           "fit_split"]
+__all__ = ["CV_METRICS", "MIN_VALIDATION_EDGES", "UNDIRECTED_COEXPRESSION_K", "CrossFit",
+           "cross_fit", "fit_split"]

@@ -311,6 +311,7 @@ def test_cross_fit_scores_every_known_edge_out_of_fold(data):
     s = fit.scores[off]
     assert np.unique(s).size >= s.size - 3 and (s > 0).all() and (s < 1).all()
     assert fit.metrics["n_folds"] == 3 and fit.metrics["auroc"] > 0.6
+    assert fit.model.coexp_edges_ is None  # a directed prior: known edges carry the messages
     # known edges rank above the rest on average, although no model saw the one it scored
     assert fit.scores[fit.in_prior].mean() > fit.scores[off & ~fit.in_prior].mean()
     again = cross_fit(adata, net, tfs=adata.var_names[:12].tolist(), cv_folds=3,
@@ -454,6 +455,7 @@ def test_cross_fit_on_a_symmetric_prior_ranks_pairs_between_unseen_genes():
     # an undirected prior (every edge in both directions) without any edge of four genes:
     # the regression for regulators without known edges reads their predicted degrees
     from gnngeno.models import cross_fit
+    from gnngeno.models._grn_crossfit import UNDIRECTED_COEXPRESSION_K
     from gnngeno.models._grn_stacking import SYMMETRIC_UNSEEN_INPUTS, UnseenRegime
 
     adata, net = simulate(n_cells=300, n_genes=150, n_tfs=30, seed=0)
@@ -480,6 +482,10 @@ def test_cross_fit_on_a_symmetric_prior_ranks_pairs_between_unseen_genes():
         UnseenRegime.fit = fitted
     assert seen_names and all(n[-2:] == SYMMETRIC_UNSEEN_INPUTS for n in seen_names)
     assert 0 <= fit.metrics["auroc_unseen_tf"] <= 1
+    # co-expression partners join the message graph, so the held-out genes are not isolated
+    coexp = fit.model.coexp_edges_
+    assert coexp is not None and coexp.shape[1] >= UNDIRECTED_COEXPRESSION_K * len(genes)
+    assert np.isin(genes.index(held[0]), coexp)
     rows = [genes.index(t) for t in held]
     block = fit.scores[np.ix_(rows, rows)][~np.eye(4, dtype=bool)]
     assert np.all(block > 0) and np.unique(fit.scores[rows]).size > 100
