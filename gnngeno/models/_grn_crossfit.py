@@ -33,10 +33,10 @@ from ._grn_stacking import (
 #: at least this many known edges; smaller priors train for ``max_epochs`` without one.
 MIN_VALIDATION_EDGES = 3
 
-#: In an undirected prior (most known edges have their reverse, e.g. STRING)
-#: every model adds each gene's strongest co-expression partners to its message-passing graph
-#: (``coexpression_k``, the self-supervised mode's number), unless ``model_kwargs`` sets it: a
-#: gene without known edges is otherwise an isolated node, which no message reaches.
+#: In an undirected prior (most known edges have their reverse, e.g. STRING) every model adds
+#: each gene's strongest co-expression partners to its message-passing graph (``coexpression_k``,
+#: the self-supervised mode's number), unless ``model_kwargs`` sets it or turns message passing
+#: off: a gene without known edges is otherwise an isolated node, which no message reaches.
 UNDIRECTED_COEXPRESSION_K = 10
 
 #: Names of the cross-fitted metrics (means over the folds).
@@ -214,9 +214,9 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       hold fewer than 3 regulators (priors whose edges come from fewer than 15 regulators).
     - **Undirected priors** (most known edges have their reverse, e.g. STRING): unless
       ``model_kwargs`` sets ``coexpression_k`` or turns message passing off, every model's
-      message-passing graph also
-      holds each gene's :data:`UNDIRECTED_COEXPRESSION_K` strongest co-expression partners,
-      so that genes without known edges (isolated in the prior) receive messages.
+      message-passing graph also holds each gene's :data:`UNDIRECTED_COEXPRESSION_K`
+      strongest co-expression partners, so that genes without known edges (isolated in the
+      prior) receive messages.
 
     Parameters
     ----------
