@@ -13,7 +13,7 @@ import pandas as pd
 
 from .._logging import logger
 from .._validate import InputError
-from ..data._grn_graph import expression_features
+from ..data._grn_graph import correlation, expression_features
 from ..data._link_split import LinkSplit
 from ._grn_features import prior_positives
 from ._grn_pair_features import expression_pair_features, resolve_pair_features
@@ -21,6 +21,7 @@ from ._grn_predictor import GRNPredictor
 from ._grn_scoring import standardise_logits
 from ._grn_stacking import (
     OutOfFold,
+    RegulatorPartners,
     Stacker,
     UnseenRegime,
     degree_inputs,
@@ -113,10 +114,11 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
     """Order the final model's candidates of regulators without known edges (``unseen``) by
     a regression fitted on :data:`~gnngeno.models._grn_stacking.UNSEEN_MODELS` extra models,
     each trained without any edge of a group of regulators (for a symmetric prior, without
-    the edges into them too). The scores the main regression gave those candidates are
-    handed out again in that order, so that their share of the overall ranking stays what
-    the main regression (which has seen how rarely a regulator without known edges
-    regulates) gives them. Return the groups' cross-fitted metrics (each group scored by
+    the edges into them too); among its inputs, which targets the regulator's most
+    co-expressed regulators with known edges reach (``RegulatorPartners``). The scores the
+    main regression gave those candidates are handed out again in that order, so that their
+    share of the overall ranking stays what the main regression (which has seen how rarely a
+    regulator without known edges regulates) gives them. Return the groups' cross-fitted metrics (each group scored by
     the regression of the other), or ``{}`` when the prior has too few regulators."""
     from ..metrics import grn_metrics
 
@@ -131,6 +133,9 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
     if symmetric:
         features = expression_features(ctx["X"], n_components=min(64, n_genes - 1),
                                        seed=ctx["seed"])
+    tf_index = ctx["fit_kwargs"]["tf_index"]
+    partners = RegulatorPartners(correlation(ctx["X"], rows=tf_index)[:, tf_index], tf_index,
+                                 n_genes)
     for group in groups:
         drop = np.isin(pos[0], group) | (symmetric & np.isin(pos[1], group))
         seen = pos[:, ~drop]
@@ -138,12 +143,15 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
                           **ctx["fit_kwargs"])
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
         z_g = standardise_logits(model._logits(cand), ctx["negative"]).astype(np.float32)
-        d_g = unseen_degree_inputs(seen, cand, n_genes, features=features,
-                                   scale=pos.shape[1] / max(seen.shape[1], 1))
+        d_g = np.column_stack([
+            unseen_degree_inputs(seen, cand, n_genes, features=features,
+                                 scale=pos.shape[1] / max(seen.shape[1], 1)),
+            partners.target_share(seen, cand)])
         mine = np.isin(cand[0], group)
         regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
     if unseen.any():  # their order from the own regression, their scores from the main one
-        degrees = unseen_degree_inputs(pos, cand, n_genes, features=features)
+        degrees = np.column_stack([unseen_degree_inputs(pos, cand, n_genes, features=features),
+                                   partners.target_share(pos, cand)])
         order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(degrees, unseen))
         rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
         scores[unseen] = np.sort(scores[unseen])[rank]
@@ -204,7 +212,9 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       the edges into them too); a regression of its own (logit, expression features,
       target in-degree; for a symmetric prior also whether the target has no known edge and
       the regulator's degree, a gene without known edges reading the degree its expression
-      predicts) is fitted on those regulators' known edges against their other candidates
+      predicts; and the share of the regulator's 10 most co-expressed regulators with known
+      edges that have an edge into the target, co-expressed regulators often sharing targets)
+      is fitted on those regulators' known edges against their other candidates
       and orders the final model's candidates of regulators without known edges;
       the scores the main regression gave those candidates are handed out again in that
       order (a regulator absent from a prior is often not a regulator at all, which the

@@ -137,6 +137,75 @@ def unseen_degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
                             log_degree[cand[0]]]).astype(np.float32)
 
 
+#: Name of the input of that regression read from co-expressed regulators (see
+#: :class:`RegulatorPartners`).
+PARTNER_INPUT = "partner_targets"
+
+#: How many of its most co-expressed regulators with known edges stand in for a regulator
+#: without any (:class:`RegulatorPartners`).
+PARTNER_REGULATORS = 10
+
+
+class RegulatorPartners:
+    """Co-expressed regulators as stand-ins for a regulator without known edges.
+
+    Regulators that are co-expressed across cells often work together and share targets
+    (co-binding partners, members of one complex or pathway), the guilt-by-association
+    principle behind co-expression network analysis. For a candidate ``regulator -> gene`` the
+    input :data:`PARTNER_INPUT` is the share of the regulator's :data:`PARTNER_REGULATORS` most
+    co-expressed regulators (absolute Pearson correlation over cells, each weighted by it) that
+    have a known edge into the gene. Only regulators with known edges count as partners, so
+    the input says which targets the regulator's partners reach; where co-expression says
+    nothing about shared targets it falls back to a smoothed share of regulators reaching the
+    gene, close to the gene's in-degree.
+
+    Parameters
+    ----------
+    similarity
+        ``(n_regulators, n_regulators)`` correlation of the regulators' expression (rows and
+        columns in ``tf_index`` order; signs and NaNs are ignored).
+    tf_index
+        Gene positions of the regulators.
+    n_genes
+        Number of genes.
+    """
+
+    def __init__(self, similarity: np.ndarray, tf_index: np.ndarray, n_genes: int):
+        self.similarity = np.nan_to_num(np.abs(np.asarray(similarity, dtype=np.float32)))
+        self.tf_index = np.asarray(tf_index, dtype=np.int64)
+        self.n_genes = int(n_genes)
+
+    def target_share(self, edges: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """``(n_candidates,)`` the input :data:`PARTNER_INPUT` of candidates ``cand`` (``(2,
+        n)`` gene positions, regulators first) from the known ``edges`` (``(2, m)``): the
+        weighted share of each regulator's partners, chosen among the regulators with an
+        edge in ``edges`` (never the regulator itself), that have an edge into the gene."""
+        from scipy import sparse
+
+        n_tfs = self.tf_index.size
+        row_of = np.full(self.n_genes, -1)
+        row_of[self.tf_index] = np.arange(n_tfs)
+        src = row_of[edges[0]]
+        keep = src >= 0
+        has_edges = np.zeros(n_tfs, bool)
+        has_edges[src[keep]] = True
+        k = min(PARTNER_REGULATORS, int(has_edges.sum()))
+        if k == 0:
+            return np.zeros(cand.shape[1], np.float32)
+        eligible = np.where(has_edges[None, :], self.similarity, -1.0)
+        np.fill_diagonal(eligible, -2.0)
+        top = np.argpartition(-eligible, k - 1, axis=1)[:, :k]
+        w = np.clip(np.take_along_axis(eligible, top, axis=1), 0.0, None)
+        w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+        weights = sparse.csr_matrix((w.ravel(), top.ravel(), np.arange(0, n_tfs * k + 1, k)),
+                                    shape=(n_tfs, n_tfs))
+        known = sparse.csr_matrix((np.ones(int(keep.sum())), (src[keep], edges[1][keep])),
+                                  shape=(n_tfs, self.n_genes))
+        known.data[:] = 1.0  # duplicate edges count once
+        share = (weights @ known).toarray()
+        return share[row_of[cand[0]], cand[1]].astype(np.float32)
+
+
 def _in_degree(edges: np.ndarray, cand: np.ndarray, n_genes: int, scale: float) -> np.ndarray:
     return (np.bincount(edges[1], minlength=n_genes) * scale)[cand[1]]
 
@@ -205,15 +274,18 @@ class UnseenRegime:
     standardised logits of a model trained without any edge of the group's regulators, the
     degree inputs (:func:`unseen_degree_inputs`: the target's in-degree; for a symmetric
     prior also whether the target has no known edge and the regulator's degree, a gene
-    without known edges reading the degree its expression predicts), and which of their
-    candidates are known edges (positives) or not. A :class:`Stacker` on the logit, the
-    expression features and the degree inputs is fitted on some groups and scores others
+    without known edges reading the degree its expression predicts) followed by the share of
+    the regulator's co-expressed partners reaching the target (:data:`PARTNER_INPUT`,
+    :class:`RegulatorPartners`), and which of their candidates are known edges (positives)
+    or not. A :class:`Stacker` on the logit, the expression features and these inputs is
+    fitted on some groups and scores others
     (cross-fitted metrics) or the final model's candidates of regulators without known
     edges (all groups)."""
 
     def __init__(self, E, names: Sequence[str], rng: np.random.Generator, *,
                  symmetric: bool = False):
-        degree_names = (*UNSEEN_DEGREE_INPUTS, *(SYMMETRIC_UNSEEN_INPUTS if symmetric else ()))
+        degree_names = (*UNSEEN_DEGREE_INPUTS, *(SYMMETRIC_UNSEEN_INPUTS if symmetric else ()),
+                        PARTNER_INPUT)
         self.E, self.names, self.rng = E, (*names, *degree_names), rng
         self.groups: list[tuple] = []  # (z, degree inputs, positives, negatives, counts)
 
@@ -241,7 +313,7 @@ class UnseenRegime:
                        n_negative=sum(g[5] for g in part), names=self.names)
 
 
-__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "STACK_NEGATIVES", "SYMMETRIC_UNSEEN_INPUTS",
-           "UNSEEN_DEGREE_INPUTS", "UNSEEN_MODELS", "UNSEEN_TF_SHARE", "OutOfFold", "Stacker",
-           "UnseenRegime", "degree_inputs", "is_symmetric", "unseen_degree_inputs",
-           "unseen_tf_groups"]
+__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "PARTNER_INPUT", "PARTNER_REGULATORS",
+           "STACK_NEGATIVES", "SYMMETRIC_UNSEEN_INPUTS", "UNSEEN_DEGREE_INPUTS", "UNSEEN_MODELS",
+           "UNSEEN_TF_SHARE", "OutOfFold", "RegulatorPartners", "Stacker", "UnseenRegime",
+           "degree_inputs", "is_symmetric", "unseen_degree_inputs", "unseen_tf_groups"]

@@ -406,6 +406,33 @@ def test_unseen_degree_inputs_read_a_predicted_degree_for_genes_without_edges():
                                rtol=1e-5)
 
 
+def test_regulator_partners_share_the_targets_of_co_expressed_regulators():
+    from gnngeno.models._grn_stacking import PARTNER_REGULATORS, RegulatorPartners
+
+    # 4 regulators (genes 0-3) of 8 genes; regulator 3 has no known edge
+    sim = np.array([[1.0, 0.9, -0.3, 0.8],
+                    [0.9, 1.0, 0.1, 0.2],
+                    [-0.3, 0.1, 1.0, 0.0],
+                    [0.8, 0.2, 0.0, 1.0]])
+    edges = np.array([[0, 0, 1, 2, 2], [4, 5, 4, 6, 6]])  # a repeated edge counts once
+    cand = np.stack([np.repeat(np.arange(4), 8), np.tile(np.arange(8), 4)])
+    share = RegulatorPartners(sim, np.arange(4), 8).target_share(edges, cand).reshape(4, 8)
+    assert PARTNER_REGULATORS >= 3  # every regulator with edges is a partner here
+    # regulator 3: partners 0, 1, 2 (|r| 0.8, 0.2, 0.0), never itself
+    np.testing.assert_allclose(share[3], [0, 0, 0, 0, 1.0, 0.8, 0, 0], rtol=1e-6)
+    # regulator 0: partners 1 and 2 (0.9, 0.3), not itself although it has edges
+    np.testing.assert_allclose(share[0], [0, 0, 0, 0, 0.75, 0, 0.25, 0], rtol=1e-6)
+    # without any regulator with edges there is nothing to share
+    empty = np.zeros((2, 0), np.int64)
+    assert not RegulatorPartners(sim, np.arange(4), 8).target_share(empty, cand).any()
+    # regulators that are not the first genes: rows follow tf_index
+    moved = RegulatorPartners(sim, np.array([7, 6, 5, 4]), 8)
+    e2 = np.array([[7, 7, 6, 5, 5], [0, 1, 0, 2, 2]])
+    c2 = np.stack([np.repeat([7, 6, 5, 4], 8), np.tile(np.arange(8), 4)])
+    np.testing.assert_allclose(moved.target_share(e2, c2).reshape(4, 8)[3],
+                               [1.0, 0.8, 0, 0, 0, 0, 0, 0], rtol=1e-6)
+
+
 def test_unseen_regulator_groups_are_disjoint_and_skipped_on_small_priors():
     from gnngeno.models._grn_stacking import is_symmetric, unseen_tf_groups
 
@@ -456,7 +483,11 @@ def test_cross_fit_on_a_symmetric_prior_ranks_pairs_between_unseen_genes():
     # the regression for regulators without known edges reads their predicted degrees
     from gnngeno.models import cross_fit
     from gnngeno.models._grn_crossfit import UNDIRECTED_COEXPRESSION_K
-    from gnngeno.models._grn_stacking import SYMMETRIC_UNSEEN_INPUTS, UnseenRegime
+    from gnngeno.models._grn_stacking import (
+        PARTNER_INPUT,
+        SYMMETRIC_UNSEEN_INPUTS,
+        UnseenRegime,
+    )
 
     adata, net = simulate(n_cells=300, n_genes=150, n_tfs=30, seed=0)
     genes = adata.var_names.tolist()
@@ -480,7 +511,8 @@ def test_cross_fit_on_a_symmetric_prior_ranks_pairs_between_unseen_genes():
                         train_kwargs={"max_epochs": 10})
     finally:
         UnseenRegime.fit = fitted
-    assert seen_names and all(n[-2:] == SYMMETRIC_UNSEEN_INPUTS for n in seen_names)
+    assert seen_names and all(n[-3:] == (*SYMMETRIC_UNSEEN_INPUTS, PARTNER_INPUT)
+                              for n in seen_names)
     assert 0 <= fit.metrics["auroc_unseen_tf"] <= 1
     # co-expression partners join the message graph, so the held-out genes are not isolated
     coexp = fit.model.coexp_edges_
