@@ -118,8 +118,9 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
     co-expressed regulators with known edges reach (``RegulatorPartners``). The scores the
     main regression gave those candidates are handed out again in that order, so that their
     share of the overall ranking stays what the main regression (which has seen how rarely a
-    regulator without known edges regulates) gives them. Return the groups' cross-fitted metrics (each group scored by
-    the regression of the other), or ``{}`` when the prior has too few regulators."""
+    regulator without known edges regulates) gives them. Return the groups' cross-fitted
+    metrics (each group scored by the regression of the other), or ``{}`` when the prior has
+    too few regulators."""
     from ..metrics import grn_metrics
 
     pos, cand, rng = ctx["pos"], ctx["cand"], ctx["rng"]

@@ -278,9 +278,8 @@ class UnseenRegime:
     the regulator's co-expressed partners reaching the target (:data:`PARTNER_INPUT`,
     :class:`RegulatorPartners`), and which of their candidates are known edges (positives)
     or not. A :class:`Stacker` on the logit, the expression features and these inputs is
-    fitted on some groups and scores others
-    (cross-fitted metrics) or the final model's candidates of regulators without known
-    edges (all groups)."""
+    fitted on some groups and scores others (cross-fitted metrics) or the final model's
+    candidates of regulators without known edges (all groups)."""
 
     def __init__(self, E, names: Sequence[str], rng: np.random.Generator, *,
                  symmetric: bool = False):
