@@ -26,7 +26,7 @@ from ._grn_stacking import (
     UnseenRegime,
     degree_inputs,
     is_symmetric,
-    unseen_degree_inputs,
+    unseen_inputs,
     unseen_tf_groups,
 )
 
@@ -144,15 +144,12 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
                           **ctx["fit_kwargs"])
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
         z_g = standardise_logits(model._logits(cand), ctx["negative"]).astype(np.float32)
-        d_g = np.column_stack([
-            unseen_degree_inputs(seen, cand, n_genes, features=features,
-                                 scale=pos.shape[1] / max(seen.shape[1], 1)),
-            partners.target_share(seen, cand)])
+        d_g = unseen_inputs(seen, cand, n_genes, partners, features=features,
+                            scale=pos.shape[1] / max(seen.shape[1], 1))
         mine = np.isin(cand[0], group)
         regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
     if unseen.any():  # their order from the own regression, their scores from the main one
-        degrees = np.column_stack([unseen_degree_inputs(pos, cand, n_genes, features=features),
-                                   partners.target_share(pos, cand)])
+        degrees = unseen_inputs(pos, cand, n_genes, partners, features=features)
         order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(degrees, unseen))
         rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
         scores[unseen] = np.sort(scores[unseen])[rank]

@@ -206,6 +206,18 @@ class RegulatorPartners:
         return share[row_of[cand[0]], cand[1]].astype(np.float32)
 
 
+def unseen_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int,
+                  partners: RegulatorPartners, *, features: np.ndarray | None = None,
+                  scale: float = 1.0) -> np.ndarray:
+    """The inputs other than the logit and the expression features of the regression for
+    regulators without known edges, in the order :class:`UnseenRegime` names them:
+    :func:`unseen_degree_inputs` (``features`` and ``scale`` as there), then
+    :meth:`RegulatorPartners.target_share`, both from the known ``edges``."""
+    return np.column_stack([
+        unseen_degree_inputs(edges, cand, n_genes, features=features, scale=scale),
+        partners.target_share(edges, cand)])
+
+
 def _in_degree(edges: np.ndarray, cand: np.ndarray, n_genes: int, scale: float) -> np.ndarray:
     return (np.bincount(edges[1], minlength=n_genes) * scale)[cand[1]]
 
@@ -315,4 +327,5 @@ class UnseenRegime:
 __all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "PARTNER_INPUT", "PARTNER_REGULATORS",
            "STACK_NEGATIVES", "SYMMETRIC_UNSEEN_INPUTS", "UNSEEN_DEGREE_INPUTS", "UNSEEN_MODELS",
            "UNSEEN_TF_SHARE", "OutOfFold", "RegulatorPartners", "Stacker", "UnseenRegime",
-           "degree_inputs", "is_symmetric", "unseen_degree_inputs", "unseen_tf_groups"]
+           "degree_inputs", "is_symmetric", "unseen_degree_inputs", "unseen_inputs",
+           "unseen_tf_groups"]
