@@ -129,7 +129,7 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
         return {}
     n_genes = ctx["fit_kwargs"]["n_genes"]
     symmetric = is_symmetric(pos, n_genes)
-    regime = UnseenRegime(ctx["E"], ctx["kinds"], rng, symmetric=symmetric)
+    regime = UnseenRegime(ctx["E"], ctx["kinds"], rng, n_genes=n_genes, symmetric=symmetric)
     features = None  # a symmetric prior's genes without known edges read a predicted degree
     if symmetric:
         features = expression_features(ctx["X"], n_components=min(64, n_genes - 1),
@@ -207,13 +207,14 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       graph model has no regulatory evidence for them, and the regression above never saw
       one. Two extra models are trained, each without any edge of a disjoint random 20 % of
       the regulators that have known edges (for a symmetric prior such as STRING, without
-      the edges into them too); a regression of its own (logit, expression features,
-      target in-degree; for a symmetric prior also whether the target has no known edge and
-      the regulator's degree, a gene without known edges reading the degree its expression
-      predicts; and the share of the regulator's 10 most co-expressed regulators with known
-      edges that have an edge into the target, co-expressed regulators often sharing targets)
-      is fitted on those regulators' known edges against their other candidates
-      and orders the final model's candidates of regulators without known edges;
+      the edges into them too); a regression of its own (logit, expression features less
+      the regulator's mean over its candidates, target in-degree; for a symmetric prior
+      also whether the target has no known edge and the regulator's degree, a gene without
+      known edges reading the degree its expression predicts; and the share of the
+      regulator's 10 most co-expressed regulators with known edges that have an edge into
+      the target, co-expressed regulators often sharing targets) is fitted on those
+      regulators' known edges against their other candidates and orders the final model's
+      candidates of regulators without known edges;
       the scores the main regression gave those candidates are handed out again in that
       order (a regulator absent from a prior is often not a regulator at all, which the
       main regression knows from the degrees and the extra models, trained on regulators

@@ -281,6 +281,13 @@ def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
     return bool(np.isin(pos[1] * n_genes + pos[0], keys).mean() > 0.5)
 
 
+def within_regulator(E: np.ndarray, n_genes: int) -> np.ndarray:
+    """Expression pair features (rows regulator-major, ``n_genes`` candidates per regulator)
+    less each regulator's mean over its candidates."""
+    M = E.reshape(-1, n_genes, E.shape[1])
+    return (M - M.mean(axis=1, keepdims=True)).reshape(E.shape).astype(E.dtype)
+
+
 class UnseenRegime:
     """How to rank the candidates of a regulator without known edges: for each group, the
     standardised logits of a model trained without any edge of the group's regulators, the
@@ -291,13 +298,20 @@ class UnseenRegime:
     :class:`RegulatorPartners`), and which of their candidates are known edges (positives)
     or not. A :class:`Stacker` on the logit, the expression features and these inputs is
     fitted on some groups and scores others (cross-fitted metrics) or the final model's
-    candidates of regulators without known edges (all groups)."""
+    candidates of regulators without known edges (all groups).
 
-    def __init__(self, E, names: Sequence[str], rng: np.random.Generator, *,
+    The expression features enter relative to the regulator's own mean over its candidates
+    (:func:`within_regulator`): how strongly a regulator is co-expressed with genes in general
+    says how broadly it is expressed alongside them, not how many of them it regulates (on
+    mESC's loss/gain-of-function reference the regulators with most targets were among the
+    least co-expressed), so they order a regulator's targets and leave the order of the
+    regulators to the logit and the partners' targets."""
+
+    def __init__(self, E, names: Sequence[str], rng: np.random.Generator, *, n_genes: int,
                  symmetric: bool = False):
         degree_names = (*UNSEEN_DEGREE_INPUTS, *(SYMMETRIC_UNSEEN_INPUTS if symmetric else ()),
                         PARTNER_INPUT)
-        self.E, self.names, self.rng = E, (*names, *degree_names), rng
+        self.E, self.names, self.rng = within_regulator(E, n_genes), (*names, *degree_names), rng
         self.groups: list[tuple] = []  # (z, degree inputs, positives, negatives, counts)
 
     def add(self, z: np.ndarray, degrees: np.ndarray, known: np.ndarray,
@@ -328,4 +342,4 @@ __all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "PARTNER_INPUT", "PARTNER_REGULATO
            "STACK_NEGATIVES", "SYMMETRIC_UNSEEN_INPUTS", "UNSEEN_DEGREE_INPUTS", "UNSEEN_MODELS",
            "UNSEEN_TF_SHARE", "OutOfFold", "RegulatorPartners", "Stacker", "UnseenRegime",
            "degree_inputs", "is_symmetric", "unseen_degree_inputs", "unseen_inputs",
-           "unseen_tf_groups"]
+           "unseen_tf_groups", "within_regulator"]

@@ -433,6 +433,26 @@ def test_regulator_partners_share_the_targets_of_co_expressed_regulators():
                                [1.0, 0.8, 0, 0, 0, 0, 0, 0], rtol=1e-6)
 
 
+def test_regulators_without_known_edges_read_expression_relative_to_their_own_mean():
+    from gnngeno.models._grn_stacking import UnseenRegime, within_regulator
+
+    rng = np.random.default_rng(0)
+    # 3 regulators x 5 genes, 2 features; regulator 1 is co-expressed with every gene
+    E = rng.random((15, 2)).astype(np.float32)
+    E[5:10] += 3.0
+    W = within_regulator(E, 5)
+    assert W.dtype == np.float32 and W.shape == E.shape
+    np.testing.assert_allclose(W.reshape(3, 5, 2).mean(axis=1), 0, atol=1e-6)
+    # a regulator-wide offset is gone, the order of its own targets is not
+    shifted = E.copy()
+    shifted[5:10] -= 3.0
+    np.testing.assert_allclose(within_regulator(shifted, 5), W, atol=1e-5)
+    assert (np.argsort(W[5:10, 0]) == np.argsort(E[5:10, 0])).all()
+    regime = UnseenRegime(E, ("pearson", "spearman"), rng, n_genes=5)
+    np.testing.assert_allclose(regime.inputs(np.zeros((15, 1)), np.arange(5, 10))[:, :2],
+                               W[5:10])
+
+
 def test_unseen_regulator_groups_are_disjoint_and_skipped_on_small_priors():
     from gnngeno.models._grn_stacking import is_symmetric, unseen_tf_groups
 
