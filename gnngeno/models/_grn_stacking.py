@@ -283,7 +283,9 @@ def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
 
 def within_regulator(E: np.ndarray, n_genes: int) -> np.ndarray:
     """Expression pair features (rows regulator-major, ``n_genes`` candidates per regulator)
-    less each regulator's mean over its candidates."""
+    less each regulator's mean over its candidates (no columns: returned as given)."""
+    if E.shape[1] == 0:  # pair_features="none"
+        return E
     M = E.reshape(-1, n_genes, E.shape[1])
     return (M - M.mean(axis=1, keepdims=True)).reshape(E.shape).astype(E.dtype)
 

@@ -448,6 +448,7 @@ def test_regulators_without_known_edges_read_expression_relative_to_their_own_me
     shifted[5:10] -= 3.0
     np.testing.assert_allclose(within_regulator(shifted, 5), W, atol=1e-5)
     assert (np.argsort(W[5:10, 0]) == np.argsort(E[5:10, 0])).all()
+    assert within_regulator(np.zeros((15, 0), np.float32), 5).shape == (15, 0)  # no features
     regime = UnseenRegime(E, ("pearson", "spearman"), rng, n_genes=5)
     np.testing.assert_allclose(regime.inputs(np.zeros((15, 1)), np.arange(5, 10))[:, :2],
                                W[5:10])
@@ -496,6 +497,11 @@ def test_cross_fit_ranks_regulators_without_known_edges_with_a_regression_of_the
     np.testing.assert_array_equal(plain.scores[seen], fit.scores[seen])
     assert "auroc_unseen_tf" not in plain.metrics
     assert not np.array_equal(plain.scores[rows], fit.scores[rows])
+    # without expression pair features (pair_features="none") the same path runs
+    bare = cross_fit(adata, prior, tfs=tfs, cv_folds=3, seed=0,
+                     model_kwargs={**small, "pair_features": "none"},
+                     train_kwargs={"max_epochs": 5})
+    assert "auroc_unseen_tf" in bare.metrics and np.isfinite(bare.scores).all()
 
 
 def test_cross_fit_on_a_symmetric_prior_ranks_pairs_between_unseen_genes():
