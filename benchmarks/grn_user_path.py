@@ -224,13 +224,13 @@ class Task:
             k = min(len(rows) - 1, int(round(fraction * len(rows))))
             held[rng.choice(rows, k, replace=False)] = True
         prior = net[~held]
-        pos = set(zip(net["source"], net["target"], strict=True))
-        known = set(zip(prior["source"], prior["target"], strict=True))
         if self.undirected:  # a held-out pair's reverse is the same edge: out of the prior
             out = {(g, t) for t, g in zip(net["source"][held], net["target"][held], strict=True)}
             prior = prior[[p not in out for p in zip(prior["source"], prior["target"],
                                                      strict=True)]]
-            known = set(zip(prior["source"], prior["target"], strict=True))
+        pos = set(zip(net["source"], net["target"], strict=True))
+        known = set(zip(prior["source"], prior["target"], strict=True))
+        if self.undirected:  # nor is a prior edge's reverse a candidate
             known |= {(g, t) for t, g in known}
         rows = [(t, g) for t in sorted(net["source"].unique()) for g in self.genes
                 if g != t and (t, g) not in known]
