@@ -104,28 +104,22 @@ def _folder(name: str) -> Path:
 
 
 def _read_benchmark(name: str):
-    """``read_grn_benchmark`` of a dataset; a labels-only reference (``LABELS_ONLY``) gets the
-    expression matrix of its partner folder, its own network and TF list, and no split."""
-    from gnngeno.io import GRNBenchmark, read_beeline_network, read_grn_benchmark, read_tfs
+    """``read_grn_benchmark`` of a dataset; a labels-only reference (``LABELS_ONLY``) is read
+    with the expression matrix of its partner folder (``expression=``): its own network and
+    TF list, no split."""
+    from gnngeno.io import read_grn_benchmark
 
+    partner = LABELS_ONLY.get(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if name not in LABELS_ONLY:
-            return read_grn_benchmark(_folder(name))
-        partner = read_grn_benchmark(_folder(LABELS_ONLY[name]), split=None)
-    folder = _folder(name)
-    network = read_beeline_network(folder / "BL--network.csv.gz")
-    adata = partner.adata.copy()
-    genes = set(adata.var_names)
-    missing = set(network["source"]) | set(network["target"])
-    if not missing <= genes:
-        raise RuntimeError(f"{name}: {len(missing - genes)} network genes are not in the "
-                           f"expression matrix of {LABELS_ONLY[name]}")
-    listed = set(read_tfs(folder / "TF.csv.gz"))
-    tfs = [g for g in adata.var_names if g in listed]
-    adata.var["is_tf"] = adata.var_names.isin(tfs)
-    return GRNBenchmark(adata=adata, network=network, tfs=tfs, splits={}, name=name,
-                        path=folder, leaks={})
+        bench = read_grn_benchmark(_folder(name),
+                                   expression=_folder(partner) if partner else None)
+    genes = set(bench.adata.var_names)
+    missing = (set(bench.network["source"]) | set(bench.network["target"])) - genes
+    if missing:
+        raise RuntimeError(f"{name}: {len(missing)} network genes are not in the expression "
+                           f"matrix of {partner}")
+    return bench
 
 
 def _cli(args: list[str]) -> tuple[float, float, float]:

@@ -49,6 +49,12 @@ def grn_benchmark(
     reference: Path = typer.Option(None, "--reference", exists=True, file_okay=False,
                                    help="Second folder of the same cell type (its network is "
                                         "the test truth of --split cross-reference)."),
+    expression: Path = typer.Option(None, "--expression", exists=True,
+                                    help="Expression of the same cells to use instead of the "
+                                         "folder's own: a BL--ExpressionData file or a folder "
+                                         "holding one, matched by gene symbol. For folders that "
+                                         "ship a network only, e.g. mESC's Lofgof: --expression "
+                                         ".../mESC/TFs500/Non-Specific."),
     tfs_with_positive: bool = typer.Option(False, "--tfs-with-positive", help="Draw test "
                                            "negatives only from TFs with a test positive."),
     repaired: bool = typer.Option(False, "--repaired", help=_REPAIRED_HELP),
@@ -75,7 +81,7 @@ def grn_benchmark(
 
     prepare(renamed("--n-jobs", n_jobs, "--threads", threads))
     seed = renamed("--benchmark-seed", benchmark_seed, "--seed", settings.seed)
-    bench = read_grn_benchmark(folder)
+    bench = read_grn_benchmark(folder, expression=expression)
     if split == "legacy" and not bench.splits:
         typer.echo(f"{folder} holds no split files (Train_set/Validation_set/Test_set): using a "
                    "random 70/10/20 edge split instead"
@@ -87,7 +93,8 @@ def grn_benchmark(
         if reference is None:
             raise InputError("--split cross-reference needs --reference FOLDER (another ground "
                              "truth of the same cell type).")
-        ref = read_grn_benchmark(reference, split=None)
+        # only its network is used: read with this run's expression (it may ship labels only)
+        ref = read_grn_benchmark(reference, split=None, expression=expression or folder)
     if repaired and split != "legacy":
         raise InputError(f"--repaired scores a repaired copy of the folder's split files: use it "
                          f"with --split legacy (got --split {split}).")

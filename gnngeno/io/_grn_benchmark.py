@@ -76,7 +76,8 @@ class GRNBenchmark:
                 f"genes, {len(self.tfs)} TFs, {len(self.network)} edges; splits: {sp})")
 
 
-def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto") -> GRNBenchmark:
+def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto",
+                       expression: PathLike | None = None) -> GRNBenchmark:
     """Read a BEELINE / GENELink benchmark folder.
 
     The folder holds (each file ``.csv`` or ``.csv.gz``):
@@ -102,6 +103,12 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto") -> GRNBe
         error when there are several), else no split. A name: that sub-folder (the
         ``splits_`` prefix may be left out; ``"."`` means the folder itself). ``None``: read no
         split.
+    expression
+        The expression to pair with the folder's network instead of its own: a BEELINE
+        expression file (genes x cells csv, gene symbols in the first column) or a folder
+        holding one, matched to the network by gene symbol. For folders that ship labels only,
+        such as GENELink's mESC ``Lofgof`` (loss/gain-of-function) network, whose expression
+        is that of the other mESC folders: ``expression=".../mESC/TFs500/Non-Specific"``.
 
     Returns
     -------
@@ -110,8 +117,9 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto") -> GRNBe
     Raises
     ------
     FileNotFoundError
-        (also an :class:`~gnngeno.InputError`) when the folder, its expression file or its
-        network file is missing, e.g. for the ``Lofgof`` folder, which ships labels only.
+        (also an :class:`~gnngeno.InputError`) when the folder, its expression file (without
+        ``expression``; e.g. the ``Lofgof`` folder, which ships labels only) or its network
+        file is missing.
     InputError
         When ``split`` names no split of the folder, or split indices cannot be mapped.
 
@@ -127,16 +135,17 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto") -> GRNBe
     >>> bench.adata, bench.splits["train"].head()  # doctest: +SKIP
     """
     root = as_path(folder, what="GRN benchmark folder", kind="dir")
-    expr_path = find_file(root, _EXPRESSION_STEMS)
+    expr_path = (find_file(root, _EXPRESSION_STEMS) if expression is None
+                 else _expression_file(expression))
     net_path = find_file(root, _NETWORK_STEMS)
     if expr_path is None:
         lofgof = " (the Lofgof benchmark ships labels only)" if "lofgof" in root.name.lower() else ""
         raise MissingInputError(
             f"no expression file in {root}{lofgof}: expected BL--ExpressionData.csv(.gz) or "
             f"ExpressionData.csv(.gz) (files present: {sorted(p.name for p in root.iterdir())}). "
-            "Read the network alone with gnngeno.io.read_network(folder / 'BL--network.csv.gz') "
-            "and pair it with an expression matrix of the same cell type (e.g. "
-            "read_grn_benchmark('.../mESC/TFs500/Specific').adata), matching genes by symbol."
+            "Pair the network with an expression matrix of the same cells: "
+            "read_grn_benchmark(folder, expression='.../mESC/TFs500/Non-Specific') (a file or "
+            "a folder holding one; on the command line, --expression PATH)."
         )
     if net_path is None:
         raise MissingInputError(
@@ -268,6 +277,21 @@ def repair_grn_splits(bench: GRNBenchmark, *, undirected: bool | None = None) ->
     out.splits = splits
     out.leaks = audit_grn_splits(splits, undirected=und)
     return out
+
+
+def _expression_file(expression: PathLike) -> Path:
+    """The BEELINE expression file that ``expression`` (a file, or a folder holding one)
+    names."""
+    path = as_path(expression, what="expression file or folder", kind="any")
+    if path.is_file():
+        return path
+    found = find_file(path, _EXPRESSION_STEMS)
+    if found is None:
+        raise MissingInputError(
+            f"no expression file in {path}: expected BL--ExpressionData.csv(.gz) or "
+            f"ExpressionData.csv(.gz) (files present: {sorted(p.name for p in path.iterdir())}). "
+            "Pass the file itself or a folder that holds one.")
+    return found
 
 
 def _read_beeline_expression(path: Path) -> AnnData:

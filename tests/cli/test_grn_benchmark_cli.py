@@ -47,6 +47,28 @@ def test_legacy_without_split_files_falls_back_to_random(folder, capsys):
     assert "random split, uniform negatives, seed 3" in captured.out
 
 
+def test_a_network_only_folder_takes_expression_from_another(folder, tmp_path, capsys):
+    labels = tmp_path / "sim" / "TFs500" / "Lofgof"
+    labels.mkdir(parents=True)
+    net = pd.read_csv(folder / "BL--network.csv")
+    tfs = pd.read_csv(folder / "TF.csv")["TF"]
+    genes = pd.read_csv(folder / "BL--ExpressionData.csv", index_col=0).index
+    known = set(zip(net["Gene1"], net["Gene2"], strict=True))
+    new = [(t, g) for t in tfs for g in genes if t != g and (t, g) not in known][::7]
+    pd.concat([net.iloc[::2], pd.DataFrame(new, columns=["Gene1", "Gene2"])]).to_csv(
+        labels / "BL--network.csv", index=False)
+    assert main(["grn-benchmark", str(labels), "--methods", "degree"]) == 1
+    assert "--expression" in capsys.readouterr().err
+    out = tmp_path / "t.csv"
+    assert main(["grn-benchmark", str(labels), "--expression", str(folder), "--split",
+                 "random", "--methods", "degree", "--out", str(out)]) == 0
+    assert pd.read_csv(out)["dataset"].tolist() == ["sim/Lofgof"]
+    # the network-only folder as the test truth of a cross-reference run
+    assert main(["grn-benchmark", str(folder), "--split", "cross-reference", "--reference",
+                 str(labels), "--methods", "degree", "--out", str(out)]) == 0
+    assert pd.read_csv(out)["split"].tolist() == ["cross-reference"]
+
+
 def test_cross_reference_needs_a_reference_folder(folder, capsys):
     assert main(["grn-benchmark", str(folder), "--split", "cross-reference",
                  "--methods", "degree"]) == 1

@@ -143,8 +143,36 @@ def test_missing_files(tmp_path):
     pd.DataFrame(EDGES, columns=["Gene1", "Gene2"]).to_csv(folder / "BL--network.csv", index=False)
     with pytest.raises(FileNotFoundError, match="Lofgof.*labels only"):
         read_grn_benchmark(folder)
-    with pytest.raises(InputError, match="no expression file"):
+    with pytest.raises(InputError, match="no expression file.*expression="):
         read_grn_benchmark(folder)
+
+
+def test_a_network_only_folder_reads_the_expression_it_is_given(tmp_path):
+    full = _write_benchmark(tmp_path / "mESC" / "Specific")
+    labels = tmp_path / "mESC" / "Lofgof"
+    labels.mkdir()
+    pd.DataFrame([("TFB", "G2"), ("TFB", "G4")], columns=["Gene1", "Gene2"]).to_csv(
+        labels / "BL--network.csv", index=False)
+    pd.DataFrame({"TF": ["TFB"]}).to_csv(labels / "TF.csv", index=False)
+    own = read_grn_benchmark(full)
+    for given in (full, full / "BL--ExpressionData.csv.gz"):  # a folder or the file itself
+        b = read_grn_benchmark(labels, expression=given)
+        assert b.name == "mESC/Lofgof" and b.splits == {}
+        assert list(b.adata.var_names) == GENES
+        np.testing.assert_array_equal(b.adata.X, own.adata.X)
+        assert b.tfs == ["TFB"]  # the folder's own TF list, not the expression folder's
+        assert list(zip(b.network["source"], b.network["target"], strict=True)) == [
+            ("TFB", "G2"), ("TFB", "G4")]
+    # a folder that has its own expression takes the given one instead
+    other = tmp_path / "other"
+    other.mkdir()
+    expr = pd.DataFrame(np.ones((5, 2)), index=GENES, columns=["x", "y"])
+    expr.to_csv(other / "ExpressionData.csv")
+    assert read_grn_benchmark(full, expression=other).adata.n_obs == 2
+    with pytest.raises(FileNotFoundError, match="no expression file in .*labels|Pass the file"):
+        read_grn_benchmark(labels, expression=labels)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        read_grn_benchmark(labels, expression=tmp_path / "absent.csv")
 
 
 def test_split_indices_out_of_range(tmp_path):
@@ -217,6 +245,12 @@ def test_shared_data_lofgof_has_no_expression(shared_data):
     folder = shared_data / "grn" / "beeline_scrna" / "mESC" / "TFs500" / "Lofgof"
     with pytest.raises(FileNotFoundError, match="Lofgof"):
         read_grn_benchmark(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every network gene is in mESC's matrix
+        b = read_grn_benchmark(folder, expression=folder.parent / "Non-Specific")
+    assert b.adata.shape == (421, 1120)
+    assert len(b.network) == 4169 and b.network["source"].nunique() == 34
+    assert len(b.tfs) < 1120 and set(b.network["source"]) <= set(b.tfs)
 
 
 def test_audit_counts_test_negatives_that_are_training_positives(tmp_path, caplog):
