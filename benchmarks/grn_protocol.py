@@ -30,6 +30,10 @@ Usage::
     .venv/bin/python benchmarks/grn_protocol.py --splits cross-reference   # Non-Specific -> Specific
     .venv/bin/python benchmarks/grn_protocol.py --datasets hHEP/STRING --methods degree  # one row
     .venv/bin/python benchmarks/grn_protocol.py --merge a.csv b.csv --plot auroc.png  # no runs
+    # a reference with a network only (loss/gain of function), and as a cross-reference truth
+    .venv/bin/python benchmarks/grn_protocol.py --datasets mESC/Lofgof --tfs-with-positive
+    .venv/bin/python benchmarks/grn_protocol.py --datasets mESC/Non-Specific mESC/Specific \\
+        --splits cross-reference --cross-truth Lofgof
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ REFERENCES = ("Specific", "Non-Specific", "STRING")
 DATASETS = [f"{c}/{r}" for c in CELLS for r in REFERENCES]
 #: cross-reference pairs: train on the first, test on the second (same cell type)
 CROSS = {"Non-Specific": "Specific", "STRING": "Specific", "Specific": "Non-Specific"}
+#: references that ship a network only -> the folder whose expression (same cells) they take
+LABELS_ONLY = {"mESC/Lofgof": "mESC/Non-Specific"}
 MODEL = "GCN"
 CONTROL = "GCN on a shuffled prior"
 BASELINES = ("degree-only", "degree from expression", "|Pearson|", "|Spearman|",
@@ -65,32 +71,45 @@ def _folder(name: str) -> Path:
     return DATA / "beeline_scrna" / cell / "TFs500" / ref
 
 
-def run(args) -> pd.DataFrame:
+def _read(name: str, **kw):
+    """``read_grn_benchmark`` of a dataset; a network-only folder (``LABELS_ONLY``) with the
+    expression of its partner folder."""
     from gnngeno.io import read_grn_benchmark
+
+    partner = LABELS_ONLY.get(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_grn_benchmark(_folder(name), expression=_folder(partner) if partner else None,
+                                  **kw)
+
+
+def _test_reference(name: str, args) -> str:
+    """The reference a cross-reference run of ``name`` is tested on."""
+    return args.cross_truth or CROSS[name.split("/")[1]]
+
+
+def run(args) -> pd.DataFrame:
     from gnngeno.tl import benchmark_grn
 
     tables = []
     for name in args.datasets:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bench = read_grn_benchmark(_folder(name))
+        bench = _read(name)
         cache: dict = {}
         for split in args.splits:
             reference = None
             if split == "cross-reference":
-                cell, ref = name.split("/")
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    reference = read_grn_benchmark(_folder(f"{cell}/{CROSS[ref]}"), split=None)
+                cell = name.split("/")[0]
+                reference = _read(f"{cell}/{_test_reference(name, args)}", split=None)
             t = benchmark_grn(
                 bench, split=split, negatives=args.negatives, seeds=args.seeds, cache=cache,
                 reference=reference, repaired=args.repaired and split == "legacy",
+                tfs_with_positive=args.tfs_with_positive,
                 methods=args.methods,
                 train_kwargs={"max_epochs": args.max_epochs} if args.max_epochs else None,
                 tree_kwargs={"n_estimators": args.tree_estimators, "n_jobs": 1},
                 boosting_kwargs={"max_estimators": args.boosting_estimators})
             if reference is not None:
-                t["dataset"] = f"{name} -> {CROSS[name.split('/')[1]]}"
+                t["dataset"] = f"{name} -> {_test_reference(name, args)}"
             tables.append(t)
             if args.raw is not None:  # kept as it comes, so an interrupted run keeps its rows
                 t.to_csv(args.raw, mode="a", index=False, header=not args.raw.exists())
@@ -155,13 +174,9 @@ def test_sizes(res: pd.DataFrame) -> pd.DataFrame:
 
 def audit(datasets) -> pd.DataFrame:
     """What the shipped split files of each dataset leak from training into evaluation."""
-    from gnngeno.io import read_grn_benchmark
-
     rows = {}
     for name in datasets:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bench = read_grn_benchmark(_folder(name))
+        bench = _read(name)
         test = bench.splits.get("test")
         rows[name] = {"split folder": _split_dir(bench.path) if bench.splits else "none",
                       "test pairs": 0 if test is None else len(test),
@@ -208,7 +223,14 @@ def plot(res: pd.DataFrame, path: Path, metric: str = "auroc") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", nargs="*", default=DATASETS)
+    ap.add_argument("--datasets", nargs="*", default=DATASETS,
+                    help=f"default: the six sets; also {', '.join(LABELS_ONLY)} (a network "
+                         "without expression or split files, read with the expression of "
+                         f"{', '.join(LABELS_ONLY.values())})")
+    ap.add_argument("--cross-truth", default=None, metavar="REFERENCE",
+                    help="the reference a cross-reference split is tested on, e.g. Lofgof "
+                         "(default: Non-Specific -> Specific, STRING -> Specific, Specific -> "
+                         "Non-Specific)")
     ap.add_argument("--splits", nargs="*", default=["random", "tf", "target", "both"])
     ap.add_argument("--negatives", nargs="*", default=["uniform", "degree-matched"])
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
@@ -217,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boosting-estimators", type=int, default=500,
                     help="cap on GRNBoost2-style trees per target (out-of-bag early stopping "
                          "usually ends far sooner: a median of 29, at most 136, on hHEP)")
+    ap.add_argument("--tfs-with-positive", action="store_true",
+                    help="draw test negatives only from TFs with a test positive (for a "
+                         "reference whose edges come from a few of the TFs, e.g. Lofgof: 34 of "
+                         "620, where negatives of TFs without any edge are trivial)")
     ap.add_argument("--repaired", action="store_true",
                     help="with --splits legacy: also score the repaired split files")
     ap.add_argument("--plot", type=Path, default=None,
