@@ -27,9 +27,11 @@ _NEGATIVES_HELP = (
 _METHODS_HELP = (
     "Comma-separated rows: gcn, gat, gatv2 (the model of 'gnngeno grn'), no-graph (the model "
     "without message passing), shuffled-prior (the model on training edges whose TFs are "
-    "permuted), degree, degree-expression (degree-only with the held-out genes' degrees "
-    "predicted from their expression), pearson, spearman, tree (GENIE3-style extra-trees), grnboost2 "
-    "(GRNBoost2-style gradient boosting). Default: all of them with gcn.")
+    "permuted), cross-fitted (what 'gnngeno grn --prior' ranks with its defaults, the split's "
+    "training and validation positives as prior; eight models per run), degree, "
+    "degree-expression (degree-only with the held-out genes' degrees predicted from their "
+    "expression), pearson, spearman, tree (GENIE3-style extra-trees), grnboost2 "
+    "(GRNBoost2-style gradient boosting). Default: every row but cross-fitted, with gcn.")
 _REPAIRED_HELP = (
     "With --split legacy: also score the same trained models on a repaired copy of the split "
     "files (validation and test pairs that training has seen dropped: test negatives that are "

@@ -24,8 +24,8 @@ import pandas as pd
 from .. import _keys as keys
 from .._validate import InputError, check_choice
 
-GRN_METHODS = ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior", "pearson", "spearman",
-               "degree", "degree-expression", "tree", "grnboost2")
+GRN_METHODS = ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior", "cross-fitted", "pearson",
+               "spearman", "degree", "degree-expression", "tree", "grnboost2")
 #: The rows of every protocol table.
 DEFAULT_METHODS = ("gcn", "no-graph", "shuffled-prior", "degree", "degree-expression", "pearson",
                    "spearman", "tree", "grnboost2")
@@ -34,7 +34,8 @@ BENCHMARK_SPLITS = ("legacy", "random", "tf", "target", "both", "cross-reference
 REPAIRED_SPLIT = "legacy (repaired)"
 _LABELS = {"pearson": "|Pearson|", "spearman": "|Spearman|", "degree": "degree-only",
            "degree-expression": "degree from expression",
-           "tree": "tree (GENIE3-style)", "grnboost2": "GRNBoost2-style boosting"}
+           "tree": "tree (GENIE3-style)", "grnboost2": "GRNBoost2-style boosting",
+           "cross-fitted": "gnngeno grn (cross-fitted)"}
 _METRICS = ("auroc", "auprc", "auprc_ratio", "epr", "epr_tf", "auroc_low_degree",
             "auroc_high_degree", "full_auroc", "full_auprc", "full_auprc_ratio", "density",
             "n_test", "n_pos")
@@ -166,6 +167,22 @@ def _model_scores(method, bench, sp_, seed, model_kwargs, train_kwargs) -> tuple
     return np.asarray(model.get_scores(), dtype=float), len(model.history_)
 
 
+def _cross_fitted_scores(bench, sp_, seed, model_kwargs, train_kwargs) -> tuple[np.ndarray, None]:
+    """``(n_tfs, n_genes)`` scores (rows follow ``sp_.tf_index``) of :func:`infer_grn` with its
+    defaults, as ``gnngeno grn --prior`` runs it (cross-fitted, :func:`gnngeno.models.cross_fit`),
+    the prior being every training and validation positive of the split: the user's path,
+    given what the split lets a user know."""
+    from ._grn import infer_grn
+
+    genes = pd.Index(bench.adata.var_names.astype(str))
+    known = np.concatenate([sp_.train_pos, sp_.val_pairs[:, sp_.val_labels == 1]], axis=1)
+    prior = pd.DataFrame({keys.SOURCE: genes[known[0]],
+                          keys.TARGET: genes[known[1]]}).drop_duplicates()
+    out = infer_grn(bench.adata, prior=prior, tfs=list(genes[sp_.tf_index]), seed=seed,
+                    model_kwargs=model_kwargs, train_kwargs=train_kwargs, copy=True)
+    return out.varp[keys.GRN_SCORES_KEY].toarray()[sp_.tf_index], None
+
+
 def _held_out_ends(sp_) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Genes held out of training as regulators / as targets by an inductive split (``None``:
     none on that side)."""
@@ -185,6 +202,8 @@ def _method_scores(m, bench, sp_, seed, cache, model_kwargs, train_kwargs, tree_
     )
 
     X = bench.adata.X
+    if m == "cross-fitted":
+        return _cross_fitted_scores(bench, sp_, seed, model_kwargs, train_kwargs)
     if m in ("gcn", "gat", "gatv2", "no-graph", "shuffled-prior"):
         return _model_scores(m, bench, sp_, seed, model_kwargs, train_kwargs)
     if m == "degree":
@@ -330,7 +349,10 @@ def benchmark_grn(
         Rows: ``"gcn"``/``"gat"``/``"gatv2"`` (:class:`gnngeno.models.GRNPredictor` built and
         trained as :func:`gnngeno.tl.infer_grn` does for a given split), ``"no-graph"`` (the
         same model without message passing), ``"shuffled-prior"`` (the model trained on
-        training edges whose TFs are permuted), ``"degree"`` (degree-only; for an undirected
+        training edges whose TFs are permuted), ``"cross-fitted"`` (the ranking
+        ``gnngeno grn --prior`` makes with its defaults, :func:`gnngeno.models.cross_fit`, its
+        prior being the split's training and validation positives: eight models per run, not
+        in the default rows), ``"degree"`` (degree-only; for an undirected
         reference both ends count every edge of the gene, see
         :func:`gnngeno.baselines.degree_scores`), ``"degree-expression"`` (degree-only
         with the degrees of the held-out TFs / targets predicted from their expression, see

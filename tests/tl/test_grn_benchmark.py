@@ -177,3 +177,24 @@ def test_degree_from_expression_predicts_the_held_out_genes(bench, monkeypatch):
     assert set(t["method"]) == {"degree-only", "degree from expression"}
     r = tl.benchmark_grn(bench, split="random", methods=["degree", "degree-expression"])
     assert r.set_index("method")["auroc"].nunique() == 1  # nothing unseen: degree-only
+
+
+def test_cross_fitted_row_is_the_commands_ranking_given_the_splits_known_edges(bench):
+    from gnngeno.tl._grn_benchmark import evaluate_split, make_benchmark_split
+
+    t = tl.benchmark_grn(bench, split="tf", methods=["cross-fitted", "degree"], **FAST)
+    row = t.set_index("method").loc["gnngeno grn (cross-fitted)"]
+    assert np.isfinite(row[["auroc", "auprc", "full_auroc"]].astype(float)).all()
+    # the same ranking straight from infer_grn, the split's training and validation
+    # positives as its prior
+    sp_ = make_benchmark_split(bench, split="tf", negatives="uniform", seed=0)
+    genes = bench.adata.var_names.astype(str)
+    known = np.concatenate([sp_.train_pos, sp_.val_pairs[:, sp_.val_labels == 1]], axis=1)
+    prior = pd.DataFrame({"source": genes[known[0]], "target": genes[known[1]]})
+    out = tl.infer_grn(bench.adata, prior=prior, tfs=list(genes[sp_.tf_index]), seed=0,
+                       train_kwargs=FAST["train_kwargs"], copy=True)
+    S = out.varp["gnngeno_grn"].toarray()[sp_.tf_index]
+    assert evaluate_split(S, sp_)["auroc"] == pytest.approx(row["auroc"])
+    assert "gnngeno_grn" not in bench.adata.varp  # the benchmark's data is left as it was
+    held = set(genes[sp_.info["test_groups"]])
+    assert held and not held & set(prior["source"])  # held-out TFs: no known edge
