@@ -180,7 +180,7 @@ def _cross_fitted_scores(bench, sp_, seed, model_kwargs, train_kwargs) -> tuple[
                           keys.TARGET: genes[known[1]]}).drop_duplicates()
     out = infer_grn(bench.adata, prior=prior, tfs=list(genes[sp_.tf_index]), seed=seed,
                     model_kwargs=model_kwargs, train_kwargs=train_kwargs, copy=True)
-    return out.varp[keys.GRN_SCORES_KEY].toarray()[sp_.tf_index], None
+    return out.varp[keys.GRN_SCORES_KEY][sp_.tf_index].toarray(), None  # TF rows only
 
 
 def _held_out_ends(sp_) -> tuple[np.ndarray | None, np.ndarray | None]:
