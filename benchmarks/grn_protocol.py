@@ -42,45 +42,24 @@ import argparse
 import inspect
 import os
 import sys
-import warnings
 from pathlib import Path
 
 os.environ.setdefault("GNNGENO_NO_PROGRESS", "1")
 
 import pandas as pd  # noqa: E402
+from grn_user_path import LABELS_ONLY, read_benchmark  # noqa: E402  (one reader for both)
 
-HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("GNNGENO_SHARED_DATA", HERE.parent.parent / "shared" / "data")) / "grn"
 CELLS = ("mESC", "hHEP")
 REFERENCES = ("Specific", "Non-Specific", "STRING")
 DATASETS = [f"{c}/{r}" for c in CELLS for r in REFERENCES]
 #: cross-reference pairs: train on the first, test on the second (same cell type)
 CROSS = {"Non-Specific": "Specific", "STRING": "Specific", "Specific": "Non-Specific"}
-#: references that ship a network only -> the folder whose expression (same cells) they take
-LABELS_ONLY = {"mESC/Lofgof": "mESC/Non-Specific"}
 MODEL = "GCN"
 CONTROL = "GCN on a shuffled prior"
 BASELINES = ("degree-only", "degree from expression", "|Pearson|", "|Spearman|",
              "tree (GENIE3-style)", "GRNBoost2-style boosting")
 #: the split sub-folders that read_grn_benchmark(split="auto") tries, in order
 SPLIT_FOLDERS = ("splits_bridge_sample1", "splits_genelink_demo")
-
-
-def _folder(name: str) -> Path:
-    cell, ref = name.split("/")
-    return DATA / "beeline_scrna" / cell / "TFs500" / ref
-
-
-def _read(name: str, **kw):
-    """``read_grn_benchmark`` of a dataset; a network-only folder (``LABELS_ONLY``) with the
-    expression of its partner folder."""
-    from gnngeno.io import read_grn_benchmark
-
-    partner = LABELS_ONLY.get(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_grn_benchmark(_folder(name), expression=_folder(partner) if partner else None,
-                                  **kw)
 
 
 def _test_reference(name: str, args) -> str:
@@ -93,13 +72,13 @@ def run(args) -> pd.DataFrame:
 
     tables = []
     for name in args.datasets:
-        bench = _read(name)
+        bench = read_benchmark(name)
         cache: dict = {}
         for split in args.splits:
             reference = None
             if split == "cross-reference":
                 cell = name.split("/")[0]
-                reference = _read(f"{cell}/{_test_reference(name, args)}", split=None)
+                reference = read_benchmark(f"{cell}/{_test_reference(name, args)}", split=None)
             t = benchmark_grn(
                 bench, split=split, negatives=args.negatives, seeds=args.seeds, cache=cache,
                 reference=reference, repaired=args.repaired and split == "legacy",
@@ -176,7 +155,7 @@ def audit(datasets) -> pd.DataFrame:
     """What the shipped split files of each dataset leak from training into evaluation."""
     rows = {}
     for name in datasets:
-        bench = _read(name)
+        bench = read_benchmark(name)
         test = bench.splits.get("test")
         rows[name] = {"split folder": _split_dir(bench.path) if bench.splits else "none",
                       "test pairs": 0 if test is None else len(test),

@@ -103,20 +103,20 @@ def _folder(name: str) -> Path:
     return DATA / "beeline_scrna" / cell / "TFs500" / ref
 
 
-def _read_benchmark(name: str):
-    """``read_grn_benchmark`` of a dataset; a labels-only reference (``LABELS_ONLY``) is read
-    with the expression matrix of its partner folder (``expression=``): its own network and
-    TF list, no split."""
+def read_benchmark(name: str, **kw):
+    """``read_grn_benchmark(folder, **kw)`` of a dataset, warnings silenced; a labels-only
+    reference (``LABELS_ONLY``) is read with the expression matrix of its partner folder
+    (``expression=``): its own network and TF list, no split. Shared with ``grn_protocol.py``."""
     from gnngeno.io import read_grn_benchmark
 
     partner = LABELS_ONLY.get(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bench = read_grn_benchmark(_folder(name),
-                                   expression=_folder(partner) if partner else None)
-    genes = set(bench.adata.var_names)
-    missing = (set(bench.network["source"]) | set(bench.network["target"])) - genes
-    if missing:
+                                   expression=_folder(partner) if partner else None, **kw)
+    missing = (set(bench.network["source"]) | set(bench.network["target"])) - set(
+        bench.adata.var_names)
+    if partner and missing:
         raise RuntimeError(f"{name}: {len(missing)} network genes are not in the expression "
                            f"matrix of {partner}")
     return bench
@@ -149,7 +149,7 @@ class Task:
     """One dataset's inputs written for the command line, and its expression baselines."""
 
     def __init__(self, name: str, workdir: Path):
-        self.bench = _read_benchmark(name)
+        self.bench = read_benchmark(name)
         self.name = name
         self.dir = workdir / name.replace("/", "_")
         self.dir.mkdir(parents=True, exist_ok=True)
