@@ -95,8 +95,8 @@ def grn_benchmark(
         if reference is None:
             raise InputError("--split cross-reference needs --reference FOLDER (another ground "
                              "truth of the same cell type).")
-        # only its network is used: read with this run's expression (it may ship labels only)
-        ref = read_grn_benchmark(reference, split=None, expression=expression or folder)
+        # only its network is used: paired with this run's expression (it may ship labels only)
+        ref = read_grn_benchmark(reference, split=None, expression=bench.adata)
     if repaired and split != "legacy":
         raise InputError(f"--repaired scores a repaired copy of the folder's split files: use it "
                          f"with --split legacy (got --split {split}).")

@@ -77,7 +77,7 @@ class GRNBenchmark:
 
 
 def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto",
-                       expression: PathLike | None = None) -> GRNBenchmark:
+                       expression: PathLike | AnnData | None = None) -> GRNBenchmark:
     """Read a BEELINE / GENELink benchmark folder.
 
     The folder holds (each file ``.csv`` or ``.csv.gz``):
@@ -109,6 +109,9 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto",
         holding one, matched to the network by gene symbol. For folders that ship labels only,
         such as GENELink's mESC ``Lofgof`` (loss/gain-of-function) network, whose expression
         is that of the other mESC folders: ``expression=".../mESC/TFs500/Non-Specific"``.
+        An :class:`~anndata.AnnData` (cells x genes, gene symbols as ``var_names``; for example
+        another benchmark's ``adata``) is used as it is, without reading a file; it is copied,
+        never changed.
 
     Returns
     -------
@@ -135,10 +138,15 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto",
     >>> bench.adata, bench.splits["train"].head()  # doctest: +SKIP
     """
     root = as_path(folder, what="GRN benchmark folder", kind="dir")
-    expr_path = (find_file(root, _EXPRESSION_STEMS) if expression is None
-                 else _expression_file(expression))
+    own_expression = find_file(root, _EXPRESSION_STEMS)
+    given = isinstance(expression, AnnData)
+    expr_path = (own_expression if expression is None
+                 else None if given else _expression_file(expression))
     net_path = find_file(root, _NETWORK_STEMS)
-    if expr_path is None:
+    if expression is not None and own_expression is not None and own_expression != expr_path:
+        logger.info("%s: the given expression (%s) is used instead of the folder's own %s.",
+                    root.name, "an AnnData" if given else expr_path, own_expression.name)
+    if expr_path is None and not given:
         lofgof = " (the Lofgof benchmark ships labels only)" if "lofgof" in root.name.lower() else ""
         raise MissingInputError(
             f"no expression file in {root}{lofgof}: expected BL--ExpressionData.csv(.gz) or "
@@ -150,11 +158,12 @@ def read_grn_benchmark(folder: PathLike, *, split: str | None = "auto",
     if net_path is None:
         raise MissingInputError(
             f"no ground-truth network in {root}: expected BL--network.csv(.gz) or "
-            "refNetwork.csv(.gz) with columns Gene1, Gene2. Add it, or read the expression "
-            f"alone with gnngeno.io.read_table({str(expr_path)!r}, orientation='genes_x_cells')."
+            "refNetwork.csv(.gz) with columns Gene1, Gene2. Add it"
+            + ("." if given else ", or read the expression alone with "
+               f"gnngeno.io.read_table({str(expr_path)!r}, orientation='genes_x_cells').")
         )
 
-    adata = _read_beeline_expression(expr_path)
+    adata = _given_expression(expression) if given else _read_beeline_expression(expr_path)
     genes = adata.var_names
     network = read_beeline_network(net_path)
     absent = pd.unique(pd.concat([network[keys.SOURCE], network[keys.TARGET]]))
@@ -292,6 +301,19 @@ def _expression_file(expression: PathLike) -> Path:
             f"ExpressionData.csv(.gz) (files present: {sorted(p.name for p in path.iterdir())}). "
             "Pass the file itself or a folder that holds one.")
     return found
+
+
+def _given_expression(adata: AnnData) -> AnnData:
+    """A copy of a cells x genes AnnData given as a benchmark's expression (the user's object is
+    never changed: the reader marks TFs in ``var``)."""
+    if adata.n_vars == 0 or adata.n_obs == 0:
+        raise InputError(f"the expression AnnData is empty ({adata.n_obs} cells x "
+                         f"{adata.n_vars} genes); pass cells x genes with gene symbols as "
+                         "var_names.")
+    if not adata.var_names.is_unique:
+        raise InputError("the expression AnnData has repeated gene names (var_names); make "
+                         "them unique first (adata.var_names_make_unique()).")
+    return adata.copy()
 
 
 def _read_beeline_expression(path: Path) -> AnnData:

@@ -175,6 +175,32 @@ def test_a_network_only_folder_reads_the_expression_it_is_given(tmp_path):
         read_grn_benchmark(labels, expression=tmp_path / "absent.csv")
 
 
+def test_an_anndata_given_as_expression_is_used_as_it_is_and_left_unchanged(tmp_path, caplog):
+    full = _write_benchmark(tmp_path / "mESC" / "Specific")
+    labels = tmp_path / "mESC" / "Lofgof"
+    labels.mkdir()
+    pd.DataFrame([("TFB", "G2")], columns=["Gene1", "Gene2"]).to_csv(
+        labels / "BL--network.csv", index=False)
+    pd.DataFrame({"TF": ["TFB"]}).to_csv(labels / "TF.csv", index=False)
+    own = read_grn_benchmark(full)
+    given = own.adata.copy()
+    given.var = given.var.drop(columns=IS_TF_KEY)
+    before = given.copy()
+    b = read_grn_benchmark(labels, expression=given)
+    assert b.adata is not given
+    np.testing.assert_array_equal(b.adata.X, own.adata.X)
+    assert b.tfs == ["TFB"] and b.adata.var[IS_TF_KEY].sum() == 1
+    assert list(given.var.columns) == list(before.var.columns)  # the user's object: unchanged
+    np.testing.assert_array_equal(given.X, before.X)
+    with caplog.at_level("INFO", logger="gnngeno"):  # a folder with its own expression says so
+        read_grn_benchmark(full, expression=given)
+    assert "given expression (an AnnData) is used instead of the folder's own" in caplog.text
+    with pytest.raises(InputError, match="repeated gene names"):
+        read_grn_benchmark(labels, expression=given[:, [0, 0]])
+    with pytest.raises(InputError, match="empty"):
+        read_grn_benchmark(labels, expression=given[:0])
+
+
 def test_split_indices_out_of_range(tmp_path):
     folder = _write_benchmark(tmp_path / "x" / "y", gz=False, split_dir=".")
     pd.DataFrame({"TF": [1], "Target": [99], "Label": [1]}).to_csv(folder / "Test_set.csv")
