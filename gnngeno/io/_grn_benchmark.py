@@ -13,7 +13,7 @@ from anndata import AnnData
 
 from .. import _keys as keys
 from .._logging import logger
-from .._validate import InputError, InputWarning
+from .._validate import InputError, InputWarning, check_adata
 from ._network import _find_column, read_beeline_network, read_tfs
 from ._utils import (
     MissingInputError,
@@ -305,14 +305,9 @@ def _expression_file(expression: PathLike) -> Path:
 
 def _given_expression(adata: AnnData) -> AnnData:
     """A copy of a cells x genes AnnData given as a benchmark's expression (the user's object is
-    never changed: the reader marks TFs in ``var``)."""
-    if adata.n_vars == 0 or adata.n_obs == 0:
-        raise InputError(f"the expression AnnData is empty ({adata.n_obs} cells x "
-                         f"{adata.n_vars} genes); pass cells x genes with gene symbols as "
-                         "var_names.")
-    if not adata.var_names.is_unique:
-        raise InputError("the expression AnnData has repeated gene names (var_names); make "
-                         "them unique first (adata.var_names_make_unique()).")
+    never changed: the reader marks TFs in ``var``), after the checks of every entry point
+    (not empty, unique gene and cell names, not transposed, finite values)."""
+    check_adata(adata, min_cells=1, what="the expression AnnData")
     return adata.copy()
 
 
