@@ -140,8 +140,8 @@ def _report(res, out, n_genes, model) -> None:
             f"see it): AUROC {m['auroc']:.3f}, AUPRC {m['auprc']:.3f} (random: "
             f"{m['density']:.3f}; ratio {m['auprc_ratio']:.2f}), EPR {m['epr']:.2f}")
         if "auroc_unseen_tf" in m:
-            say(f"regulators without known edges (two extra models, each trained without "
-                f"any edge of {m['n_unseen_tfs']} regulators): AUROC "
+            say(f"regulators without known edges ({m['n_unseen_models']} extra models, each "
+                f"trained without any edge of {m['n_unseen_tfs']} regulators): AUROC "
                 f"{m['auroc_unseen_tf']:.3f}, AUPRC ratio {m['auprc_ratio_unseen_tf']:.2f}")
     if "metrics" in res:
         m = res["metrics"]

@@ -20,6 +20,7 @@ from ._grn_pair_features import expression_pair_features, resolve_pair_features
 from ._grn_predictor import GRNPredictor
 from ._grn_scoring import standardise_logits
 from ._grn_stacking import (
+    UNSEEN_MODELS,
     OutOfFold,
     RegulatorPartners,
     Stacker,
@@ -27,6 +28,7 @@ from ._grn_stacking import (
     degree_inputs,
     is_symmetric,
     unseen_inputs,
+    unseen_target_group,
     unseen_tf_groups,
 )
 
@@ -114,42 +116,49 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
     """Order the final model's candidates of regulators without known edges (``unseen``) by
     a regression fitted on :data:`~gnngeno.models._grn_stacking.UNSEEN_MODELS` extra models,
     each trained without any edge of a group of regulators (for a symmetric prior, without
-    the edges into them too); among its inputs, which targets the regulator's most
+    the edges into them too; for a directed prior one more, also without every edge into a
+    group of targets, so that the regression learns what a target without known edges is
+    worth); among its inputs, which targets the regulator's most
     co-expressed regulators with known edges reach (``RegulatorPartners``). The scores the
     main regression gave those candidates are handed out again in that order, so that their
     share of the overall ranking stays what the main regression (which has seen how rarely a
     regulator without known edges regulates) gives them. Return the groups' cross-fitted
-    metrics (each group scored by the regression of the other), or ``{}`` when the prior has
+    metrics (each group scored by the regression of the others), or ``{}`` when the prior has
     too few regulators."""
     from ..metrics import grn_metrics
 
     pos, cand, rng = ctx["pos"], ctx["cand"], ctx["rng"]
-    groups = unseen_tf_groups(pos, rng)
-    if not groups:
-        return {}
     n_genes = ctx["fit_kwargs"]["n_genes"]
     symmetric = is_symmetric(pos, n_genes)
+    # a directed prior: one more model, also without every edge into a group of targets
+    groups = unseen_tf_groups(pos, rng, n_groups=UNSEEN_MODELS + (not symmetric))
+    if not groups:
+        return {}
     regime = UnseenRegime(ctx["E"], ctx["kinds"], rng, n_genes=n_genes, symmetric=symmetric)
-    features = None  # a symmetric prior's genes without known edges read a predicted degree
-    if symmetric:
-        features = expression_features(ctx["X"], n_components=min(64, n_genes - 1),
-                                       seed=ctx["seed"])
+    # genes without known edges read the in-degree their expression predicts
+    features = expression_features(ctx["X"], n_components=min(64, n_genes - 1),
+                                   seed=ctx["seed"])
+    hidden_targets = [np.zeros(0, np.int64)] * UNSEEN_MODELS
+    if not symmetric:
+        hidden_targets.append(unseen_target_group(pos, rng))
     tf_index = ctx["fit_kwargs"]["tf_index"]
     partners = RegulatorPartners(correlation(ctx["X"], rows=tf_index)[:, tf_index], tf_index,
                                  n_genes)
-    for group in groups:
-        drop = np.isin(pos[0], group) | (symmetric & np.isin(pos[1], group))
+    for group, hidden in zip(groups, hidden_targets, strict=True):
+        drop = (np.isin(pos[0], group) | np.isin(pos[1], hidden)
+                | (symmetric & np.isin(pos[1], group)))
         seen = pos[:, ~drop]
         split = fit_split(seen, ctx["negatives"], rng=rng, method="unseen regulators",
                           **ctx["fit_kwargs"])
         model = _train(ctx["adata"], ctx["tfs"], split, ctx["mk"], ctx["tk"], ctx["seed"])
         z_g = standardise_logits(model._logits(cand), ctx["negative"]).astype(np.float32)
         d_g = unseen_inputs(seen, cand, n_genes, partners, features=features,
-                            scale=pos.shape[1] / max(seen.shape[1], 1))
+                            symmetric=symmetric, scale=pos.shape[1] / max(seen.shape[1], 1))
         mine = np.isin(cand[0], group)
         regime.add(z_g, d_g, ctx["known"] & mine, ctx["negative"] & mine)
     if unseen.any():  # their order from the own regression, their scores from the main one
-        degrees = unseen_inputs(pos, cand, n_genes, partners, features=features)
+        degrees = unseen_inputs(pos, cand, n_genes, partners, features=features,
+                                symmetric=symmetric)
         order = regime.fit(range(len(groups)))(z[unseen], regime.inputs(degrees, unseen))
         rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
         scores[unseen] = np.sort(scores[unseen])[rank]
@@ -161,7 +170,7 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
         found.append(grn_metrics(np.r_[np.ones(p.size), np.zeros(n.size)], np.r_[s_pos, s_neg]))
     return {"auroc_unseen_tf": float(np.mean([m["auroc"] for m in found])),
             "auprc_ratio_unseen_tf": float(np.mean([m["auprc_ratio"] for m in found])),
-            "n_unseen_tfs": int(groups[0].size)}
+            "n_unseen_tfs": int(groups[0].size), "n_unseen_models": len(groups)}
 
 
 def _train(adata, tfs, split: LinkSplit, model_kwargs, train_kwargs, seed) -> GRNPredictor:
@@ -207,10 +216,13 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
       graph model has no regulatory evidence for them, and the regression above never saw
       one. Two extra models are trained, each without any edge of a disjoint random 20 % of
       the regulators that have known edges (for a symmetric prior such as STRING, without
-      the edges into them too); a regression of its own (logit, expression features less
-      the regulator's mean over its candidates, target in-degree; for a symmetric prior
-      also whether the target has no known edge and the regulator's degree, a gene without
-      known edges reading the degree its expression predicts; and the share of the
+      the edges into them too); for a directed prior a third one, without any edge of
+      another 20 % of those regulators and without every edge into a random 20 % of the
+      genes that are known targets and regulate none (genes held out of a prior at both
+      ends of a pair are such genes). A regression of its own (logit, expression features
+      less the regulator's mean over its candidates, target in-degree and whether the target
+      has no known edge, a gene without known edges reading the in-degree its expression
+      predicts; for a symmetric prior also the regulator's degree; and the share of the
       regulator's 10 most co-expressed regulators with known edges that have an edge into
       the target, co-expressed regulators often sharing targets) is fitted on those
       regulators' known edges against their other candidates and orders the final model's
@@ -256,7 +268,8 @@ def cross_fit(adata, prior: pd.DataFrame, *, tfs: Sequence[str], cv_folds: int =
     among as many top pairs as the fold has edges, over the density), plus ``n_folds``,
     ``n_known`` and ``n_negatives``; with the extra models also ``auroc_unseen_tf`` and
     ``auprc_ratio_unseen_tf`` (each group's known edges against its other candidates, scored
-    by the regression of the other group) and ``n_unseen_tfs`` (regulators per group).
+    by the regression of the other groups), ``n_unseen_tfs`` (regulators per group) and
+    ``n_unseen_models`` (extra models).
     Regulatory edges missing from the prior count as negatives, so these figures are lower
     bounds of the recovery of true edges.
     """

@@ -97,8 +97,14 @@ def degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, n_regulator
 
 
 #: Names of the degree inputs of the regression for regulators without known edges: the
-#: target's ``log1p`` in-degree and, for a symmetric prior, :data:`SYMMETRIC_UNSEEN_INPUTS`.
+#: target's ``log1p`` in-degree, then :data:`DIRECTED_UNSEEN_INPUTS` for a directed prior or
+#: :data:`SYMMETRIC_UNSEEN_INPUTS` for a symmetric one.
 UNSEEN_DEGREE_INPUTS = ("target_degree",)
+
+#: Extra input of that regression for a directed prior: whether the target has no known edge
+#: at all. Such a target reads, as its in-degree, the ``log1p`` in-degree its expression
+#: predicts (a gene absent from the prior is not known to have no regulator).
+DIRECTED_UNSEEN_INPUTS = ("target_without_edges",)
 
 #: Extra inputs of that regression for a symmetric prior (an undirected reference such as
 #: STRING, where a gene's degree is one property of the gene): whether the target has no
@@ -108,20 +114,20 @@ SYMMETRIC_UNSEEN_INPUTS = ("target_without_edges", "tf_degree")
 
 
 def unseen_degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
-                         features: np.ndarray | None = None,
+                         features: np.ndarray | None = None, symmetric: bool = False,
                          scale: float = 1.0) -> np.ndarray:
     """``(n_candidates, k)`` degree inputs of the regression for regulators without known
     edges, from ``edges`` (``(2, n)`` gene positions; degrees times ``scale``, as in
     :func:`degree_inputs`).
 
-    Without ``features`` (a directed prior): the target's ``log1p`` in-degree
-    (:data:`UNSEEN_DEGREE_INPUTS`). With the genes' expression ``features`` (a symmetric
-    prior): also :data:`SYMMETRIC_UNSEEN_INPUTS`. There a gene's degree is its in-degree,
-    except that a gene without any edge in ``edges`` reads the ``log1p`` degree its
-    expression predicts (a ridge regression fitted on the genes with edges,
-    :func:`gnngeno.data.predicted_log_degree`): the extra models' held-out regulators and
-    genes held out of the prior are such genes, at both ends of a pair, and degree 0 would
-    rank every pair between two of them last.
+    Without ``features``: the target's ``log1p`` in-degree (:data:`UNSEEN_DEGREE_INPUTS`).
+    With the genes' expression ``features``, a gene without any edge in ``edges`` reads the
+    ``log1p`` in-degree its expression predicts (a ridge regression fitted on the genes with
+    edges, :func:`gnngeno.data.predicted_log_degree`), and the inputs are followed by
+    :data:`DIRECTED_UNSEEN_INPUTS` or, for a ``symmetric`` prior (where a gene's degree is its
+    in-degree), :data:`SYMMETRIC_UNSEEN_INPUTS`. The extra models' held-out genes and genes
+    held out of the prior are such genes (for a symmetric prior at both ends of a pair), and
+    degree 0 would rank every pair into one of them last.
     """
     degree = np.bincount(edges[1], minlength=n_genes) * scale
     log_degree = np.log1p(degree)
@@ -133,8 +139,10 @@ def unseen_degree_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int, *,
     without = np.flatnonzero(~has_edges)
     if without.size:
         log_degree[without] = predicted_log_degree(features, degree, has_edges, without)
-    return np.column_stack([log_degree[cand[1]], ~has_edges[cand[1]],
-                            log_degree[cand[0]]]).astype(np.float32)
+    columns = [log_degree[cand[1]], ~has_edges[cand[1]]]
+    if symmetric:
+        columns.append(log_degree[cand[0]])
+    return np.column_stack(columns).astype(np.float32)
 
 
 #: Name of the input of that regression read from co-expressed regulators (see
@@ -208,13 +216,14 @@ class RegulatorPartners:
 
 def unseen_inputs(edges: np.ndarray, cand: np.ndarray, n_genes: int,
                   partners: RegulatorPartners, *, features: np.ndarray | None = None,
-                  scale: float = 1.0) -> np.ndarray:
+                  symmetric: bool = False, scale: float = 1.0) -> np.ndarray:
     """The inputs other than the logit and the expression features of the regression for
     regulators without known edges, in the order :class:`UnseenRegime` names them:
-    :func:`unseen_degree_inputs` (``features`` and ``scale`` as there), then
+    :func:`unseen_degree_inputs` (``features``, ``symmetric`` and ``scale`` as there), then
     :meth:`RegulatorPartners.target_share`, both from the known ``edges``."""
     return np.column_stack([
-        unseen_degree_inputs(edges, cand, n_genes, features=features, scale=scale),
+        unseen_degree_inputs(edges, cand, n_genes, features=features, symmetric=symmetric,
+                             scale=scale),
         partners.target_share(edges, cand)])
 
 
@@ -252,7 +261,8 @@ class OutOfFold:
 
 
 #: Regulators without known edges are ranked by a regression of their own, fitted on
-#: :data:`UNSEEN_MODELS` extra models, each trained without any edge of a disjoint random
+#: :data:`UNSEEN_MODELS` extra models (one more for a directed prior, see
+#: :func:`unseen_target_group`), each trained without any edge of a disjoint random
 #: :data:`UNSEEN_TF_SHARE` of the regulators that have known edges.
 UNSEEN_MODELS = 2
 UNSEEN_TF_SHARE = 0.2
@@ -262,16 +272,27 @@ UNSEEN_TF_SHARE = 0.2
 MIN_UNSEEN_TFS = 3
 
 
-def unseen_tf_groups(pos: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """:data:`UNSEEN_MODELS` disjoint random groups of :data:`UNSEEN_TF_SHARE` of the
-    regulators of ``pos`` (gene positions), or none when a group would hold fewer than
+def unseen_tf_groups(pos: np.ndarray, rng: np.random.Generator, *,
+                     n_groups: int = UNSEEN_MODELS) -> list[np.ndarray]:
+    """``n_groups`` disjoint random groups of :data:`UNSEEN_TF_SHARE` of the regulators of
+    ``pos`` (gene positions), or none when a group would hold fewer than
     :data:`MIN_UNSEEN_TFS` regulators."""
     active = np.unique(pos[0])
     m = int(UNSEEN_TF_SHARE * active.size)
     if m < MIN_UNSEEN_TFS:
         return []
-    chosen = rng.permutation(active)[:UNSEEN_MODELS * m]
-    return [np.sort(chosen[j * m:(j + 1) * m]) for j in range(UNSEEN_MODELS)]
+    chosen = rng.permutation(active)[:n_groups * m]
+    return [np.sort(chosen[j * m:(j + 1) * m]) for j in range(n_groups)]
+
+
+def unseen_target_group(pos: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random :data:`UNSEEN_TF_SHARE` of the genes that are targets of ``pos`` (gene
+    positions) and regulate none. For a directed prior one more extra model also goes without
+    every edge into them, so that the regression for regulators without known edges sees
+    targets without known edges that have edges (as genes held out of a prior are)."""
+    only_targets = np.setdiff1d(np.unique(pos[1]), pos[0])
+    m = int(UNSEEN_TF_SHARE * only_targets.size)
+    return np.sort(rng.permutation(only_targets)[:m])
 
 
 def is_symmetric(pos: np.ndarray, n_genes: int) -> bool:
@@ -293,12 +314,12 @@ def within_regulator(E: np.ndarray, n_genes: int) -> np.ndarray:
 class UnseenRegime:
     """How to rank the candidates of a regulator without known edges: for each group, the
     standardised logits of a model trained without any edge of the group's regulators, the
-    degree inputs (:func:`unseen_degree_inputs`: the target's in-degree; for a symmetric
-    prior also whether the target has no known edge and the regulator's degree, a gene
-    without known edges reading the degree its expression predicts) followed by the share of
-    the regulator's co-expressed partners reaching the target (:data:`PARTNER_INPUT`,
-    :class:`RegulatorPartners`), and which of their candidates are known edges (positives)
-    or not. A :class:`Stacker` on the logit, the expression features and these inputs is
+    degree inputs (:func:`unseen_degree_inputs`: the target's in-degree and whether the
+    target has no known edge, a gene without known edges reading the in-degree its
+    expression predicts; for a symmetric prior also the regulator's degree) followed by the
+    share of the regulator's co-expressed partners reaching the target
+    (:data:`PARTNER_INPUT`, :class:`RegulatorPartners`), and which of their candidates are
+    known edges (positives) or not. A :class:`Stacker` on the logit, the expression features and these inputs is
     fitted on some groups and scores others (cross-fitted metrics) or the final model's
     candidates of regulators without known edges (all groups).
 
@@ -311,7 +332,8 @@ class UnseenRegime:
 
     def __init__(self, E, names: Sequence[str], rng: np.random.Generator, *, n_genes: int,
                  symmetric: bool = False):
-        degree_names = (*UNSEEN_DEGREE_INPUTS, *(SYMMETRIC_UNSEEN_INPUTS if symmetric else ()),
+        degree_names = (*UNSEEN_DEGREE_INPUTS,
+                        *(SYMMETRIC_UNSEEN_INPUTS if symmetric else DIRECTED_UNSEEN_INPUTS),
                         PARTNER_INPUT)
         self.E, self.names, self.rng = within_regulator(E, n_genes), (*names, *degree_names), rng
         self.groups: list[tuple] = []  # (z, degree inputs, positives, negatives, counts)
@@ -340,8 +362,8 @@ class UnseenRegime:
                        n_negative=sum(g[5] for g in part), names=self.names)
 
 
-__all__ = ["DEGREE_INPUTS", "MIN_UNSEEN_TFS", "PARTNER_INPUT", "PARTNER_REGULATORS",
-           "STACK_NEGATIVES", "SYMMETRIC_UNSEEN_INPUTS", "UNSEEN_DEGREE_INPUTS", "UNSEEN_MODELS",
+__all__ = ["DEGREE_INPUTS", "DIRECTED_UNSEEN_INPUTS", "MIN_UNSEEN_TFS", "PARTNER_INPUT",
+           "PARTNER_REGULATORS", "STACK_NEGATIVES", "SYMMETRIC_UNSEEN_INPUTS", "UNSEEN_DEGREE_INPUTS", "UNSEEN_MODELS",
            "UNSEEN_TF_SHARE", "OutOfFold", "RegulatorPartners", "Stacker", "UnseenRegime",
            "degree_inputs", "is_symmetric", "unseen_degree_inputs", "unseen_inputs",
-           "unseen_tf_groups", "within_regulator"]
+           "unseen_target_group", "unseen_tf_groups", "within_regulator"]

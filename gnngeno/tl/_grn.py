@@ -233,7 +233,8 @@ def infer_grn(
       ``n_negatives`` and ``density``; true edges missing from the prior count as negatives;
       where the prior's edges come from at least 15 regulators, ``auroc_unseen_tf`` and
       ``auprc_ratio_unseen_tf`` measure the ranking of regulators without known edges (two
-      extra models each trained without every edge of ``n_unseen_tfs`` regulators, see
+      extra models, three for a directed prior, each trained without every edge of
+      ``n_unseen_tfs`` regulators, see
       :func:`gnngeno.models.cross_fit`);
     - ``.uns[key_added]["truth_metrics"]`` (with ``truth``): :func:`gnngeno.metrics.grn_metrics`
       of the edge table's rows against ``truth``;

@@ -392,7 +392,7 @@ def test_unseen_degree_inputs_read_a_predicted_degree_for_genes_without_edges():
     in_deg = np.bincount(edges[1], minlength=n)
     np.testing.assert_allclose(plain[:, 0], np.log1p(in_deg[cand[1]]), rtol=1e-6)
     # a symmetric prior: genes without any edge read the degree their expression predicts
-    sym = unseen_degree_inputs(edges, cand, n, features=features)
+    sym = unseen_degree_inputs(edges, cand, n, features=features, symmetric=True)
     assert sym.shape == (cand.shape[1], 3)
     target = sym[:n, 0]
     np.testing.assert_allclose(target[:150], np.log1p(in_deg[:150]), rtol=1e-6)
@@ -404,6 +404,24 @@ def test_unseen_degree_inputs_read_a_predicted_degree_for_genes_without_edges():
     fit = np.arange(n) < 150
     np.testing.assert_allclose(target[lone], predicted_log_degree(features, in_deg, fit, lone),
                                rtol=1e-5)
+    # a directed prior with features: the same target inputs, no regulator degree
+    directed = unseen_degree_inputs(edges, cand, n, features=features)
+    assert directed.shape == (cand.shape[1], 2)
+    np.testing.assert_array_equal(directed, sym[:, :2])
+
+
+def test_unseen_target_group_holds_a_fifth_of_the_targets_that_regulate_none():
+    from gnngeno.models._grn_stacking import UNSEEN_TF_SHARE, unseen_target_group
+
+    rng = np.random.default_rng(0)
+    # regulators 0-9 (also targets of each other), pure targets 10-109
+    pos = np.concatenate([np.stack([np.repeat(np.arange(10), 10), np.arange(10, 110)]),
+                          np.stack([np.arange(10), (np.arange(10) + 1) % 10])], axis=1)
+    group = unseen_target_group(pos, rng)
+    assert group.size == int(UNSEEN_TF_SHARE * 100) and (np.diff(group) > 0).all()
+    assert np.isin(group, np.arange(10, 110)).all()  # never a regulator
+    assert not np.array_equal(group, unseen_target_group(pos, rng))  # a random draw
+    assert unseen_target_group(pos[:, pos[1] < 10], rng).size == 0  # no pure target
 
 
 def test_regulator_partners_share_the_targets_of_co_expressed_regulators():
@@ -462,6 +480,8 @@ def test_unseen_regulator_groups_are_disjoint_and_skipped_on_small_priors():
     groups = unseen_tf_groups(pos, rng)
     assert [g.size for g in groups] == [8, 8]
     assert np.unique(np.concatenate(groups)).size == 16 and np.isin(groups[0], pos[0]).all()
+    three = unseen_tf_groups(pos, rng, n_groups=3)
+    assert [g.size for g in three] == [8, 8, 8] and np.unique(np.concatenate(three)).size == 24
     few = pos[:, pos[0] < 14]  # 14 regulators: groups of 2, too few to learn from
     assert unseen_tf_groups(few, rng) == []
     assert not is_symmetric(pos, 90)
@@ -477,10 +497,40 @@ def test_cross_fit_ranks_regulators_without_known_edges_with_a_regression_of_the
     held = counts.index[counts.to_numpy() >= 3][:4].tolist()
     prior = net[~net["source"].isin(held)]
     small = {"n_hidden": 16, "n_latent": 8, "n_pcs": 8}
-    fit = cross_fit(adata, prior, tfs=tfs, cv_folds=3, seed=0, model_kwargs=small,
-                    train_kwargs={"max_epochs": 20})
-    # two extra models, each without every edge of 20 % of the 23 regulators with known edges
+    from gnngeno.models import _grn_crossfit
+    from gnngeno.models._grn_stacking import DIRECTED_UNSEEN_INPUTS, PARTNER_INPUT, UnseenRegime
+
+    trained, names = [], []  # the extra models' training edges, the regression's inputs
+    split_fn, fitted = _grn_crossfit.fit_split, UnseenRegime.fit
+
+    def split_spy(train_pos, *args, **kwargs):
+        if kwargs.get("method") == "unseen regulators":
+            trained.append(train_pos)
+        return split_fn(train_pos, *args, **kwargs)
+
+    def fit_spy(self, groups):
+        names.append(self.names)
+        return fitted(self, groups)
+
+    _grn_crossfit.fit_split, UnseenRegime.fit = split_spy, fit_spy
+    try:
+        fit = cross_fit(adata, prior, tfs=tfs, cv_folds=3, seed=0, model_kwargs=small,
+                        train_kwargs={"max_epochs": 20})
+    finally:
+        _grn_crossfit.fit_split, UnseenRegime.fit = split_fn, fitted
+    # two extra models, each without every edge of 20 % of the 23 regulators with known edges,
+    # and for this directed prior a third, also without every edge into 20 % of the targets
+    # that regulate none (their in-degree is then read from their expression)
     assert fit.metrics["n_unseen_tfs"] == 4 and 0 <= fit.metrics["auroc_unseen_tf"] <= 1
+    assert fit.metrics["n_unseen_models"] == 3 and len(trained) == 3
+    genes = adata.var_names.tolist()
+    pure = np.setdiff1d(prior["target"].map(genes.index), prior["source"].map(genes.index))
+    missed = [pure.size - np.isin(pure, t[1]).sum() for t in trained]
+    # the first two miss only targets whose every regulator they hid; the third at least 20 %
+    hidden = int(0.2 * pure.size)
+    assert max(missed[:2]) < hidden <= missed[2]
+    assert names and all(n[-3:] == ("target_degree", *DIRECTED_UNSEEN_INPUTS, PARTNER_INPUT)
+                         for n in names)
     rows = [tfs.index(t) for t in held]
     assert not fit.in_prior[rows].any() and np.unique(fit.scores[rows]).size > 100
     # the regulators with known edges are ranked as without the extra models
