@@ -289,7 +289,8 @@ def unseen_target_group(pos: np.ndarray, rng: np.random.Generator) -> np.ndarray
     """A random :data:`UNSEEN_TF_SHARE` of the genes that are targets of ``pos`` (gene
     positions) and regulate none. For a directed prior one more extra model also goes without
     every edge into them, so that the regression for regulators without known edges sees
-    targets without known edges that have edges (as genes held out of a prior are)."""
+    targets that have edges of which the model knows none (as genes held out of a prior
+    are)."""
     only_targets = np.setdiff1d(np.unique(pos[1]), pos[0])
     m = int(UNSEEN_TF_SHARE * only_targets.size)
     return np.sort(rng.permutation(only_targets)[:m])
