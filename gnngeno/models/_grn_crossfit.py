@@ -138,9 +138,9 @@ def _unseen_regulators(ctx: dict, z: np.ndarray, unseen: np.ndarray,
     # genes without known edges read the in-degree their expression predicts
     features = expression_features(ctx["X"], n_components=min(64, n_genes - 1),
                                    seed=ctx["seed"])
-    hidden_targets = [np.zeros(0, np.int64)] * UNSEEN_MODELS
-    if not symmetric:
-        hidden_targets.append(unseen_target_group(pos, rng))
+    hidden_targets = [np.zeros(0, np.int64)] * len(groups)  # the last model of a directed
+    if not symmetric:                                        # prior also hides targets
+        hidden_targets[-1] = unseen_target_group(pos, rng)
     tf_index = ctx["fit_kwargs"]["tf_index"]
     partners = RegulatorPartners(correlation(ctx["X"], rows=tf_index)[:, tf_index], tf_index,
                                  n_genes)
